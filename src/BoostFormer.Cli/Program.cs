@@ -1,0 +1,15 @@
+using System.CommandLine;
+using System.Reflection;
+using BoostFormer.Cli;
+
+// The `boostformer` command: every verb is a class implementing ICliCommand in Commands/ (discovered here), each a thin
+// layer over the library.
+var root = new RootCommand("BoostFormer workbook: SegFormer/BoostFormer models, data, training, profiling and notebooks on libtorch.");
+foreach (var t in typeof(ICliCommand).Assembly.GetTypes()
+             .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+             .OrderBy(t => t.Name))
+{
+    var cmd = (ICliCommand)Activator.CreateInstance(t)!;
+    root.Subcommands.Add(cmd.Build());
+}
+return await root.Parse(args).InvokeAsync();
