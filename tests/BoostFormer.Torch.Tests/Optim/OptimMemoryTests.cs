@@ -58,7 +58,7 @@ public class OptimMemoryTests
             sched.step();
             if (i == 0) firstLoss = loss.item<float>();
             lastLoss = loss.item<float>();
-            if (i % 500 == 499) { using var st = opt.state_dict(); st.Tensors.Count.Should().Be(3 * named.Count + decay.Count); // step, exp_avg, exp_avg_sq (+ max_exp_avg_sq with amsgrad) }
+            if (i % 500 == 499) { using var st = opt.state_dict(); st.Tensors.Count.Should().Be(3 * named.Count + decay.Count); } // step, exp_avg, exp_avg_sq (+ max_exp_avg_sq with amsgrad)
         }
 
         const int Warmup = 200, Total = 2000;
