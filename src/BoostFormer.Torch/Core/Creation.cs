@@ -23,12 +23,13 @@ public static partial class torch
     }
 
     public static Tensor tensor<T>(T[] data, long[]? shape = null, bool requires_grad = false) where T : unmanaged => tensor((ReadOnlySpan<T>)data, shape, requires_grad);
+    /// <summary>A tensor with a copy of <paramref name="data"/>; no shape means 1-D (pass the span overload an empty shape for a 0-d tensor).</summary>
     public static Tensor tensor<T>(T[] data, params long[] shape) where T : unmanaged => tensor((ReadOnlySpan<T>)data, shape.Length == 0 ? null : shape);
-    public static Tensor tensor(float value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(double value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(long value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(int value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(bool value) => tensor(new[] { value }, Array.Empty<long>());
+    public static Tensor tensor(float value) => tensor<float>(new ReadOnlySpan<float>(in value), Array.Empty<long>());
+    public static Tensor tensor(double value) => tensor<double>(new ReadOnlySpan<double>(in value), Array.Empty<long>());
+    public static Tensor tensor(long value) => tensor<long>(new ReadOnlySpan<long>(in value), Array.Empty<long>());
+    public static Tensor tensor(int value) => tensor<int>(new ReadOnlySpan<int>(in value), Array.Empty<long>());
+    public static Tensor tensor(bool value) => tensor<bool>(new ReadOnlySpan<bool>(in value), Array.Empty<long>());
 
     public static Tensor tensor(float[,] data) => tensor(Flatten<float>(data), new long[] { data.GetLength(0), data.GetLength(1) });
     public static Tensor tensor(double[,] data) => tensor(Flatten<double>(data), new long[] { data.GetLength(0), data.GetLength(1) });

@@ -61,6 +61,7 @@ internal static unsafe partial class Native
     [DllImport(Lib)] internal static extern int bf_autograd_grad(IntPtr* outputs, long nOut, IntPtr* gradOutputs, IntPtr* inputs, long nIn,
         int retainGraph, int createGraph, int allowUnused, IntPtr* result);
     [DllImport(Lib)] internal static extern IntPtr bf_tensor_to_string(IntPtr t);
+    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern IntPtr bf_gelu(IntPtr x, string approximate);
     [DllImport(Lib)] internal static extern void bf_free_string(IntPtr s);
 
     [DllImport(Lib)] internal static extern int bf_is_grad_enabled();
