@@ -10,8 +10,9 @@ manual_seed(0);
 
 static double Median(List<double> v) { v.Sort(); return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2; }
 
-// Median wall time of one call in ms; `inner` calls per sample for very short ops.
-static double Time(Func<Tensor> op, int repeats, int warmup = 5, int inner = 1)
+// Median wall time of one call in ms (or the minimum with useMin: per-op overhead, where the minimum filters preemption
+// on a shared machine); `inner` calls per sample for very short ops.
+static double Time(Func<Tensor> op, int repeats, int warmup = 10, int inner = 1, bool useMin = false)
 {
     for (int i = 0; i < warmup; i++) op().Dispose();
     var samples = new List<double>(repeats);
@@ -21,7 +22,7 @@ static double Time(Func<Tensor> op, int repeats, int warmup = 5, int inner = 1)
         for (int i = 0; i < inner; i++) op().Dispose();
         samples.Add(sw.Elapsed.TotalMilliseconds / inner);
     }
-    return Median(samples);
+    return useMin ? samples.Min() : Median(samples);
 }
 
 using (inference_mode())
@@ -46,7 +47,7 @@ using (inference_mode())
         ("dwconv3x3_64ch_128", Time(() => F.conv2d(x64, wdw, bias, 1, 1, 1, 64), repeats)),
         ("layer_norm_16384x64", Time(() => F.layer_norm(t, new long[] { 64 }, lw, lb), repeats)),
         ("bilinear_256ch_32to128", Time(() => F.interpolate(s, new long[] { 128, 128 }, mode: InterpolationMode.Bilinear, align_corners: false), repeats)),
-        ("add_1elem_us", 1000 * Time(() => one.add(two), repeats, warmup: 2000, inner: 2000)),
+        ("add_1elem_us", 1000 * Time(() => one.add(two), repeats, warmup: 5000, inner: 2000, useMin: true)),
     };
     foreach (var (name, ms) in results) Console.WriteLine($"{name} {ms:F4}");
 }

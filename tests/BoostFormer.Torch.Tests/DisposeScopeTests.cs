@@ -2,6 +2,7 @@ using static BoostFormer.Torch.torch;
 
 namespace BoostFormer.Torch.Tests;
 
+[Collection(MemoryMeasurement.Name)]
 public class DisposeScopeTests
 {
     [Fact]
@@ -18,6 +19,21 @@ public class DisposeScopeTests
         a.IsInvalid.Should().BeTrue();
         b.IsInvalid.Should().BeTrue();
         c.IsInvalid.Should().BeTrue();
+    }
+
+    private static long RssBytes() => long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize;
+
+    [Fact]
+    public void ClosingAScopeReleasesNativeMemory()
+    {
+        const long n = 64L * 1024 * 1024; // 256 MiB of float32, touched by ones()
+        var before = RssBytes();
+        using (NewDisposeScope())
+        {
+            var big = ones(n);
+            (RssBytes() - before).Should().BeGreaterThan(200L * 1024 * 1024);
+        }
+        (RssBytes() - before).Should().BeLessThan(32L * 1024 * 1024, "the scope freed the 256 MiB tensor");
     }
 
     [Fact]

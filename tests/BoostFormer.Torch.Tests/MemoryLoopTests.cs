@@ -6,6 +6,7 @@ using F = BoostFormer.Torch.torch.nn.functional;
 namespace BoostFormer.Torch.Tests;
 
 /// <summary>A 1,000-iteration training loop under dispose scopes must keep native memory flat.</summary>
+[Collection(MemoryMeasurement.Name)]
 public class MemoryLoopTests
 {
     private readonly ITestOutputHelper _out;

@@ -224,7 +224,10 @@ public class ModuleTests
     {
         using var seq = nn.Sequential(nn.Linear(3, 3), nn.ReLU());
         var seen = new List<string>();
-        using (nn.Module.register_module_forward_hooks(m => seen.Add("pre " + m.GetName), m => seen.Add("post " + m.GetName)))
+        var mine = new HashSet<nn.Module>(seq.modules());
+        // Global hooks see every module in the process (tests run in parallel): keep only this test's modules.
+        using (nn.Module.register_module_forward_hooks(m => { if (mine.Contains(m)) lock (seen) seen.Add("pre " + m.GetName); },
+                                                       m => { if (mine.Contains(m)) lock (seen) seen.Add("post " + m.GetName); }))
         using (seq[1].register_forward_hook((m, i, o) => o.mul_(2)))
         using (var x = ones(1, 3))
         using (var y = seq.call(x)) { }

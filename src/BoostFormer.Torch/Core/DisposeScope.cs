@@ -39,6 +39,9 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Number of live tensors this scope will dispose.</summary>
     public int Count => _tensors.Count;
 
+    /// <summary>TorchSharp's name for <see cref="Count"/>.</summary>
+    public int DisposablesCount => _tensors.Count;
+
     internal void Attach(torch.Tensor t)
     {
         if (_disposed) throw new ObjectDisposedException(nameof(DisposeScope), "cannot attach a tensor to a disposed scope");
