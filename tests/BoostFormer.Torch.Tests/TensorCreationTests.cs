@@ -117,6 +117,42 @@ public class TensorCreationTests
     }
 
     [Fact]
+    public void AsTensorSharesMemoryWithTheArrayWithoutCopying()
+    {
+        var arr = new float[] { 1, 2, 3, 4, 5, 6 };
+        var t = as_tensor(arr, 2, 3);
+        t.shape.Should().Equal(2, 3);
+        arr[0] = 10;                              // array -> tensor
+        t[0, 0].item<float>().Should().Be(10);
+        using (no_grad()) t.mul_(2);              // tensor -> array
+        arr.Should().Equal(20, 4, 6, 8, 10, 12);
+        var view = t[1];
+        t.Dispose();                              // the view still holds the storage (and the pin)
+        GC.Collect(); GC.WaitForPendingFinalizers();
+        view.ToArray<float>().Should().Equal(8, 10, 12);
+        view.Dispose();
+        using var l = as_tensor(new long[] { 7, 8 });
+        l.dtype.Should().Be(ScalarType.Int64);
+        l.ToArray<long>().Should().Equal(7, 8);
+        var bad = () => as_tensor(new double[3], 2, 2);
+        bad.Should().Throw<ArgumentException>().WithMessage("*4 elements but the array has 3*");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference, Tensor) Wrap() { var a = new float[1000]; return (new WeakReference(a), as_tensor(a)); }
+
+    [Fact]
+    public void AsTensorKeepsTheArrayAliveExactlyAsLongAsTheTensor()
+    {
+        var (weak, t) = Wrap();
+        GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();
+        weak.IsAlive.Should().BeTrue("the tensor pins the array");
+        t.Dispose();
+        GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();
+        weak.IsAlive.Should().BeFalse("disposing the last tensor releases the pin");
+    }
+
+    [Fact]
     public void DataSpanIsAZeroCopyViewOfTensorMemory()
     {
         using var t = zeros(4);

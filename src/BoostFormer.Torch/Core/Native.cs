@@ -65,6 +65,7 @@ internal static unsafe partial class Native
         int retainGraph, int createGraph, int allowUnused, IntPtr* result);
     [DllImport(Lib)] internal static extern IntPtr bf_tensor_to_string(IntPtr t);
     [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern IntPtr bf_gelu(IntPtr x, string approximate);
+    [DllImport(Lib)] internal static extern IntPtr bf_tensor_from_blob(void* data, long* sizes, long ndim, int dtype, delegate* unmanaged<IntPtr, void> release, IntPtr ctx);
     [DllImport(Lib)] internal static extern void bf_free_string(IntPtr s);
 
     [DllImport(Lib), SuppressGCTransition] internal static extern int bf_is_grad_enabled();

@@ -103,6 +103,16 @@ BF_API int bf_autograd_grad(at::Tensor** outputs, int64_t n_out, at::Tensor** gr
   } BF_CATCH(-1)
 }
 
+// A tensor over caller-owned memory (no copy). `release(ctx)` runs when the last reference to the storage goes away.
+typedef void (*bf_release_fn)(void* ctx);
+BF_API at::Tensor* bf_tensor_from_blob(void* data, const int64_t* sizes, int64_t ndim, int dtype, bf_release_fn release, void* ctx) {
+  BF_TRY {
+    std::vector<int64_t> sz(sizes, sizes + ndim);
+    auto opts = at::TensorOptions().dtype(static_cast<c10::ScalarType>(dtype));
+    return new at::Tensor(at::from_blob(data, sz, [release, ctx](void*) { if (release) release(ctx); }, opts));
+  } BF_CATCH(nullptr)
+}
+
 BF_API at::Tensor* bf_gelu(at::Tensor* x, const char* approximate) {
   BF_TRY {
     std::string a(approximate);
