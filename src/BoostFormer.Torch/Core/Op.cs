@@ -73,8 +73,10 @@ internal readonly unsafe struct OpCall
         Native.bf_stack_clear(_s);
     }
 
-    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); return this; }
-    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else Native.bf_push_tensor(_s, t.Handle); return this; }
+    // GC.KeepAlive: a temporary argument (e.g. `a.add(randn(3))`) must not be finalized, freeing its handle, while the
+    // push reads it; once pushed, the native stack holds its own reference.
+    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); GC.KeepAlive(t); return this; }
+    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else { Native.bf_push_tensor(_s, t.Handle); GC.KeepAlive(t); } return this; }
     internal OpCall I(long v) { Native.bf_push_int(_s, v); return this; }
     internal OpCall I(long? v) { if (v is null) Native.bf_push_none(_s); else Native.bf_push_int(_s, v.Value); return this; }
     internal OpCall D(double v) { Native.bf_push_double(_s, v); return this; }
@@ -115,6 +117,7 @@ internal readonly unsafe struct OpCall
         var h = v.Count <= 64 ? stackalloc IntPtr[v.Count] : new IntPtr[v.Count];
         for (int i = 0; i < v.Count; i++) h[i] = v[i].Handle;
         fixed (IntPtr* p = h) Native.bf_push_tensor_list(_s, p, v.Count);
+        GC.KeepAlive(v);
         return this;
     }
 
@@ -123,6 +126,7 @@ internal readonly unsafe struct OpCall
         var h = v.Count <= 64 ? stackalloc IntPtr[v.Count] : new IntPtr[v.Count];
         for (int i = 0; i < v.Count; i++) h[i] = v[i]?.Handle ?? IntPtr.Zero;
         fixed (IntPtr* p = h) Native.bf_push_opt_tensor_list(_s, p, v.Count);
+        GC.KeepAlive(v);
         return this;
     }
 
