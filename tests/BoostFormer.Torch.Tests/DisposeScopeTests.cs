@@ -110,6 +110,15 @@ public class DisposeScopeTests
     }
 
     [Fact]
+    public void WrappedTensorDisposeScopeKeepsOnlyTheResult()
+    {
+        Tensor tmp = null!;
+        using var r = WrappedTensorDisposeScope(() => { tmp = ones(2) * 2; return tmp + 1; });
+        tmp.IsInvalid.Should().BeTrue();
+        Check.Values(r, 3, 3);
+    }
+
+    [Fact]
     public void ResultsOfMultiOutputOpsAreScoped()
     {
         Tensor[] parts;

@@ -106,4 +106,11 @@ public static partial class torch
 {
     /// <summary>Opens a dispose scope: tensors created until it is disposed are disposed with it.</summary>
     public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>Runs <paramref name="body"/> in a new dispose scope and moves its result out (TorchSharp's helper of the same name).</summary>
+    public static Tensor WrappedTensorDisposeScope(Func<Tensor> body)
+    {
+        using var scope = NewDisposeScope();
+        return body().MoveToOuterDisposeScope();
+    }
 }
