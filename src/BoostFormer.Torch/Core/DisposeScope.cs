@@ -11,12 +11,26 @@ public sealed class DisposeScope : IDisposable
     private readonly HashSet<torch.Tensor> _tensors = new(ReferenceEqualityComparer.Instance);
     private bool _disposed;
 
-    internal DisposeScope? Outer { get; }
+    private readonly DisposeScope? _outer;
+
+    /// <summary>The nearest enclosing scope that is still open (scopes closed out of order are skipped).</summary>
+    internal DisposeScope? Outer
+    {
+        get
+        {
+            var o = _outer;
+            while (o is not null && o._disposed) o = o._outer;
+            return o;
+        }
+    }
+
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => _disposed;
 
     internal DisposeScope()
     {
         _stack ??= new List<DisposeScope>();
-        Outer = _stack.Count > 0 ? _stack[^1] : null;
+        _outer = _stack.Count > 0 ? _stack[^1] : null;
         _stack.Add(this);
     }
 
@@ -25,8 +39,12 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Number of live tensors this scope will dispose.</summary>
     public int Count => _tensors.Count;
 
+    /// <summary>TorchSharp's name for <see cref="Count"/>.</summary>
+    public int DisposablesCount => _tensors.Count;
+
     internal void Attach(torch.Tensor t)
     {
+        if (_disposed) throw new ObjectDisposedException(nameof(DisposeScope), "cannot attach a tensor to a disposed scope");
         t.OwningScope = this;
         _tensors.Add(t);
     }
@@ -43,6 +61,13 @@ public sealed class DisposeScope : IDisposable
     public void MoveToOuter(params torch.Tensor[] tensors)
     {
         foreach (var t in tensors) t.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Attaches <paramref name="tensor"/> to this scope (taking it from whatever scope owned it), as TorchSharp's <c>Include</c>.</summary>
+    public T Include<T>(T tensor) where T : torch.Tensor
+    {
+        tensor.MoveToOtherDisposeScope(this);
+        return tensor;
     }
 
     /// <summary>Detaches the given tensors from every scope: the caller now owns them.</summary>
@@ -81,4 +106,11 @@ public static partial class torch
 {
     /// <summary>Opens a dispose scope: tensors created until it is disposed are disposed with it.</summary>
     public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>Runs <paramref name="body"/> in a new dispose scope and moves its result out (TorchSharp's helper of the same name).</summary>
+    public static Tensor WrappedTensorDisposeScope(Func<Tensor> body)
+    {
+        using var scope = NewDisposeScope();
+        return body().MoveToOuterDisposeScope();
+    }
 }

@@ -114,6 +114,14 @@ public static partial class torch
         public Tensor erfinv_() { O("aten::erfinv_").Call().T(this).Invoke(); return this; }
         public Tensor exp_() { O("aten::exp_").Call().T(this).Invoke(); return this; }
         public Tensor relu_() { O("aten::relu_").Call().T(this).Invoke(); return this; }
+        public Tensor sub_(Scalar other) { O("aten::sub_.Scalar").Call().T(this).S(other).Invoke(); return this; }
+        public Tensor neg_() { O("aten::neg_").Call().T(this).Invoke(); return this; }
+        public Tensor abs_() { O("aten::abs_").Call().T(this).Invoke(); return this; }
+        public Tensor log_() { O("aten::log_").Call().T(this).Invoke(); return this; }
+        public Tensor pow_(Scalar exponent) { O("aten::pow_.Scalar").Call().T(this).S(exponent).Invoke(); return this; }
+        public Tensor maximum_(Tensor other) { O("aten::maximum.out").Call().T(this).T(other).T(this).Invoke(); return this; }
+        /// <summary>Detaches this tensor from the graph in place (it becomes a leaf).</summary>
+        public Tensor detach_() { O("aten::detach_").Call().T(this).Invoke(); return this; }
 
         private static void PushOptScalar(OpCall c, Scalar? s) { if (s is null) c.None(); else c.S(s.Value); }
 
@@ -167,6 +175,8 @@ public static partial class torch
         // ------------------------------------------------------------------ reductions
         public Tensor sum(ScalarType? type = null) => O("aten::sum").Call().T(this).Dtype(type).Tensor();
         public Tensor sum(long dim, bool keepdim = false, ScalarType? type = null) => sum(new[] { dim }, keepdim, type);
+        /// <summary>Sum over <paramref name="dim"/> (this overload makes <c>x.sum(0)</c> mean dim 0, not dtype 0).</summary>
+        public Tensor sum(int dim, bool keepdim = false, ScalarType? type = null) => sum(new long[] { dim }, keepdim, type);
         public Tensor sum(long[] dims, bool keepdim = false, ScalarType? type = null) => O("aten::sum.dim_IntList").Call().T(this).L(dims).B(keepdim).Dtype(type).Tensor();
         public Tensor mean() => O("aten::mean").Call().T(this).Tensor();
         public Tensor mean(long dim, bool keepdim = false) => mean(new[] { dim }, keepdim);
@@ -237,6 +247,7 @@ public static partial class torch
     public static Tensor full_like(Tensor t, Scalar value, ScalarType? dtype = null) => O("aten::full_like").Call().T(t).S(value).Dtype(dtype).Tensor();
     public static Tensor empty_like(Tensor t) => O("aten::empty_like").Call().T(t).Tensor();
     public static Tensor arange(Scalar stop, ScalarType? dtype = null) => O("aten::arange").Call().S(stop).Dtype(dtype).Tensor();
+    public static Tensor arange(Scalar start, Scalar stop, ScalarType? dtype = null) => arange(start, stop, 1, dtype);
     public static Tensor arange(Scalar start, Scalar stop, Scalar step, ScalarType? dtype = null) => O("aten::arange.start_step").Call().S(start).S(stop).S(step).Dtype(dtype).Tensor();
     public static Tensor linspace(double start, double end, long steps, ScalarType dtype = ScalarType.Float32) => O("aten::linspace").Call().D(start).D(end).I(steps).I((long)dtype).Tensor();
     public static Tensor eye(long n, ScalarType dtype = ScalarType.Float32) => O("aten::eye").Call().I(n).I((long)dtype).Tensor();

@@ -35,7 +35,15 @@ public static partial class torch
                 bool training = false, double momentum = 0.1, double eps = 1e-5) =>
                 O("aten::batch_norm").Call().T(input).T(weight, true).T(bias, true).T(running_mean, true).T(running_var, true).B(training).D(momentum).D(eps).B(true).Tensor();
 
-            public static Tensor gelu(Tensor input, string approximate = "none") => O("aten::gelu").Call().T(input).Str(approximate).Tensor();
+            /// <summary>
+            /// Gaussian error linear unit x·Φ(x) (<paramref name="approximate"/> "none" or "tanh"). Runs libtorch's kernels through a
+            /// small autograd wrapper in the shim, because libtorch 1.13.1's exact gelu_backward is wrong for strided gradients.
+            /// </summary>
+            public static Tensor gelu(Tensor input, string approximate = "none")
+            {
+                if (approximate != "none" && approximate != "tanh") throw new ArgumentException($"gelu: approximate must be \"none\" or \"tanh\", not \"{approximate}\"", nameof(approximate));
+                return new Tensor(Native.Check(Native.bf_gelu(input.Handle, approximate)));
+            }
             public static Tensor relu(Tensor input) => O("aten::relu").Call().T(input).Tensor();
             public static Tensor relu6(Tensor input) => O("aten::hardtanh").Call().T(input).S(0.0).S(6.0).Tensor();
             public static Tensor silu(Tensor input) => O("aten::silu").Call().T(input).Tensor();
@@ -94,6 +102,24 @@ public static partial class torch
             /// <summary>KL divergence with <paramref name="input"/> given as log-probabilities (PyTorch's F.kl_div; 'batchmean' = Sum / batch).</summary>
             public static Tensor kl_div(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool log_target = false) =>
                 O("aten::kl_div").Call().T(input).T(target).I((long)reduction).B(log_target).Tensor();
+
+            /// <summary>
+            /// KL divergence with PyTorch's string reductions: "none", "sum", "mean" (over all elements) or "batchmean"
+            /// (sum divided by the batch size, the mathematically correct KL — what PyTorch recommends).
+            /// </summary>
+            public static Tensor kl_div(Tensor input, Tensor target, string reduction, bool log_target = false)
+            {
+                switch (reduction)
+                {
+                    case "none": return kl_div(input, target, Reduction.None, log_target);
+                    case "sum": return kl_div(input, target, Reduction.Sum, log_target);
+                    case "mean": return kl_div(input, target, Reduction.Mean, log_target);
+                    case "batchmean":
+                        using (var s = kl_div(input, target, Reduction.Sum, log_target))
+                            return input.dim() == 0 ? s.alias() : s.div(input.size(0));
+                    default: throw new ArgumentException($"kl_div: reduction must be none, sum, mean or batchmean, not '{reduction}'", nameof(reduction));
+                }
+            }
 
             public static Tensor binary_cross_entropy_with_logits(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean) =>
                 O("aten::binary_cross_entropy_with_logits").Call().T(input).T(target).T(weight, true).None().I((long)reduction).Tensor();
