@@ -53,7 +53,10 @@ public static class CheckpointImport
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return true;
         using var fs = File.OpenRead(path);
         Span<byte> head = stackalloc byte[4];
-        return fs.Read(head) == 4 && !(head[0] == (byte)'P' && head[1] == (byte)'K');
+        if (fs.Read(head) < 4) return true; // let the safetensors reader report the truncated file
+        var zip = head[0] == (byte)'P' && head[1] == (byte)'K';
+        var pickle = head[0] == 0x80; // a legacy (pre-1.6) torch.save pickle starts with PROTO
+        return !zip && !pickle;
     }
 
     /// <summary>Which naming scheme a state dict uses: <c>huggingface</c>, <c>nvlabs</c> or <c>mmseg</c>.</summary>
