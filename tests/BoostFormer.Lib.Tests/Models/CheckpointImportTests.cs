@@ -214,6 +214,36 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     }
 
     [Fact]
+    public void Mmseg_head_with_per_stage_batch_norm_imports_the_encoder_only()
+    {
+        manual_seed(7);
+        using var a = SegFormerForSemanticSegmentation.FromName("segformer-b0", 13);
+        using var scope = NewDisposeScope();
+        var mm = SegformerKeyMapping.ToMmseg(a.state_dict());
+        // mmseg's SegformerHead: ConvModule(conv without bias, bn, ReLU) per stage.
+        for (int i = 0; i < 4; i++)
+        {
+            mm.Remove($"decode_head.convs.{i}.conv.bias");
+            mm[$"decode_head.convs.{i}.bn.weight"] = ones(256);
+            mm[$"decode_head.convs.{i}.bn.bias"] = zeros(256);
+        }
+        manual_seed(8);
+        using var b = SegFormerForSemanticSegmentation.FromName("segformer-b0", 13);
+        var r = CheckpointImport.LoadStateDictInto(b, mm, strict: true);
+        r.naming.Should().Be("mmseg");
+        r.notes.Should().ContainSingle().Which.Should().Contain("BatchNorm+ReLU");
+        r.initialized.Should().OnlyContain(k => k.StartsWith("decode_head.")).And.Contain("decode_head.linear_fuse.weight");
+        r.ignored.Should().Contain("decode_head.convs.0.bn.weight").And.Contain("decode_head.conv_seg.weight");
+        r.missing.Should().BeEmpty();
+        a.eval(); b.eval();
+        using var _ = no_grad();
+        var x = randn(1, 3, 64, 64);
+        using var ea = a.segformer.forward(x);
+        using var eb = b.segformer.forward(x);
+        ea.last_hidden_state.equal(eb.last_hidden_state).Should().BeTrue();
+    }
+
+    [Fact]
     public void Shape_mismatch_names_the_key_and_both_shapes()
     {
         manual_seed(0);
