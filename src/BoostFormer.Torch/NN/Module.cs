@@ -237,12 +237,7 @@ public static partial class torch
         {
             protected Module(string name) : base(name) { }
             public abstract TResult forward(T input);
-            public TResult call(T input)
-            {
-                if (OpObserver.Current is not { } o) return forward(input);
-                o.EnterModule(this);
-                try { return forward(input); } finally { o.ExitModule(this); }
-            }
+            public TResult call(T input) => forward(input);
         }
 
         /// <summary>A module with a two-argument forward pass.</summary>
@@ -250,12 +245,7 @@ public static partial class torch
         {
             protected Module(string name) : base(name) { }
             public abstract TResult forward(T1 input1, T2 input2);
-            public TResult call(T1 input1, T2 input2)
-            {
-                if (OpObserver.Current is not { } o) return forward(input1, input2);
-                o.EnterModule(this);
-                try { return forward(input1, input2); } finally { o.ExitModule(this); }
-            }
+            public TResult call(T1 input1, T2 input2) => forward(input1, input2);
         }
     }
 }
