@@ -14,6 +14,8 @@ public sealed class ProfilingSession : IOpObserver, IDisposable
     private readonly Dictionary<string, ModuleCounts> _counts = new();
     private readonly Dictionary<string, long> _unclassified = new();
     private readonly IDisposable _install;
+    private readonly IDisposable _hooks;
+    private readonly int _thread = Environment.CurrentManagedThreadId;
 
     /// <summary>Starts recording on the current thread, naming modules as <paramref name="root"/>'s descendants.</summary>
     public ProfilingSession(torch.nn.Module root)
@@ -21,6 +23,10 @@ public sealed class ProfilingSession : IOpObserver, IDisposable
         ArgumentNullException.ThrowIfNull(root);
         foreach (var (name, m) in root.named_modules()) _paths.TryAdd(m, name);
         _install = OpObserver.Install(this);
+        // module hooks are process-wide: only follow calls made on this session's thread
+        _hooks = torch.nn.Module.register_module_forward_hooks(
+            m => { if (Environment.CurrentManagedThreadId == _thread) EnterModule(m); },
+            m => { if (Environment.CurrentManagedThreadId == _thread) ExitModule(); });
     }
 
     /// <summary>Exclusive counts per module path ("" = the root, or ops run outside any module call).</summary>
@@ -31,7 +37,7 @@ public sealed class ProfilingSession : IOpObserver, IDisposable
 
     private string CurrentPath => _stack.Count == 0 ? "" : _stack.Peek();
 
-    void IOpObserver.EnterModule(torch.nn.Module module)
+    private void EnterModule(torch.nn.Module module)
     {
         if (!_paths.TryGetValue(module, out var path))
         {
@@ -42,7 +48,7 @@ public sealed class ProfilingSession : IOpObserver, IDisposable
         _stack.Push(path);
     }
 
-    void IOpObserver.ExitModule(torch.nn.Module module)
+    private void ExitModule()
     {
         if (_stack.Count > 0) _stack.Pop();
     }
@@ -66,7 +72,11 @@ public sealed class ProfilingSession : IOpObserver, IDisposable
     }
 
     /// <summary>Stops recording.</summary>
-    public void Dispose() => _install.Dispose();
+    public void Dispose()
+    {
+        _hooks.Dispose();
+        _install.Dispose();
+    }
 }
 
 /// <summary>Multiply-accumulates by <see cref="MacKind"/> and other-op element counts by category.</summary>

@@ -8,16 +8,12 @@ namespace BoostFormer.Torch;
 public sealed record ObservedOp(string Name, IReadOnlyList<long[]> InputShapes, long[]? OutputShape);
 
 /// <summary>
-/// Sees every operator call and every <c>Module.call</c> made on the thread it is installed on (see
-/// <see cref="OpObserver.Install"/>). Used by the profiler; nothing is observed, and nothing costs more than a
-/// thread-static null check, while no observer is installed.
+/// Sees every ATen operator call made through the binding on the thread it is installed on (see
+/// <see cref="OpObserver.Install"/>). Used by the profiler (with <c>Module.register_module_forward_hooks</c> for module
+/// boundaries); while no observer is installed nothing is recorded and each call costs one thread-static null check.
 /// </summary>
 public interface IOpObserver
 {
-    /// <summary>A module's <c>call</c> starts (before its forward runs).</summary>
-    void EnterModule(torch.nn.Module module);
-    /// <summary>A module's <c>call</c> ends (also when forward throws).</summary>
-    void ExitModule(torch.nn.Module module);
     /// <summary>An operator returned successfully.</summary>
     void OnOp(ObservedOp op);
 }
