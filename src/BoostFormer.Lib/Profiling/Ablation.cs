@@ -66,8 +66,8 @@ public sealed class AblationTable
                      $"from one real forward at {Options.Input} (the SegFormer paper's \"GFLOPs\" are this count).";
         yield return "GMAC conv+linear: convolutions and linear layers only — the convention of thop-style module-hook counters, " +
                      "which the seed's util/get_flops_params.py uses; comparable with the seed column.";
-        yield return "Seed: the BoostFormer README's own figures (Params, \"Flops\" = thop MACs; thop also adds a little for BatchNorm " +
-                     "and other modules, which is why SegFormer-B2's 58.576G is slightly above our conv+linear count).";
+        yield return "Seed: the BoostFormer README's own figures (Params, \"Flops\" = thop MACs at 512x512). thop also counts a few " +
+                     "operations of other modules (e.g. BatchNorm, pooling), so its figures sit slightly above our conv+linear column.";
         if (HasLatency)
             yield return $"Latency: median wall-clock forward time on this machine's CPU (libtorch, inference mode, batch 1, {Threads} thread(s), " +
                          $"{Options.Warmup} warm-up + {Options.Runs} timed runs, min–max in brackets); the CPU may be shared, so treat small differences as noise.";

@@ -56,8 +56,11 @@ public class SegFormerProfileTests
         var r = SegFormerProfiling.Profile(SegFormerConfig.FromName("segformer-b2", 150), Ade, MacConvention.ConvLinear);
         r.Macs.Should().Be(r.ConvLinearMacs);
         (r.Macs / 1e9).Should().BeInRange(58.576 * 0.99, 58.576);
-        // per-module rows add up: the stages' encoder blocks and the decode head hold all MACs but the patch embeddings'
+        // per-module rows add up: every MAC is inside the encoder or the decode head, and each attention layer's
+        // matmuls are attributed to its self-attention module
         var top = r.Modules.Where(m => m.Depth == 1).Sum(m => m.Counts.Macs(MacConvention.All));
         top.Should().Be(r.AllMacs);
+        r.Modules.Single(m => m.Path == "segformer.encoder.block.0.0.attention.self").Counts.Macs(MacKind.Attention)
+            .Should().Be(2L * 128 * 128 * 256 * 64);
     }
 }
