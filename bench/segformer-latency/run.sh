@@ -37,11 +37,12 @@ import json, sys
 o, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 r = o["median_ms"] / t["median_ms"]
 print(f"ours median {o['median_ms']:.1f} ms (min {o['min_ms']:.1f}, max {o['max_ms']:.1f}) | "
-      f"pytorch median {t['median_ms']:.1f} ms (min {t['min_ms']:.1f}, max {t['max_ms']:.1f}) | ratio ours/pytorch {r:.3f}")
+      f"pytorch median {t['median_ms']:.1f} ms (min {t['min_ms']:.1f}, max {t['max_ms']:.1f}) | "
+      f"min ratio {o['min_ms'] / t['min_ms']:.3f} | ratio ours/pytorch {r:.3f}")
 PY
 )
   echo "run $i: $line"
   r=${line##* }
   if [[ -z "$best" ]] || awk "BEGIN{exit !($r < $best)}"; then best=$r; fi
 done
-echo "best ratio ours/pytorch: $best"
+echo "best median ratio ours/pytorch: $best (machine load: $(cut -d' ' -f1-3 /proc/loadavg))"
