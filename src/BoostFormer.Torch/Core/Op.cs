@@ -71,12 +71,19 @@ internal readonly unsafe struct OpCall
         _op = op;
         _s = (_stack ??= new StackHolder()).Ptr;
         Native.bf_stack_clear(_s);
+        if (OpObserver.Current is not null) OpObserver.BeginCall();
     }
 
     // GC.KeepAlive: a temporary argument (e.g. `a.add(randn(3))`) must not be finalized, freeing its handle, while the
     // push reads it; once pushed, the native stack holds its own reference.
-    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); GC.KeepAlive(t); return this; }
-    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else { Native.bf_push_tensor(_s, t.Handle); GC.KeepAlive(t); } return this; }
+    internal OpCall T(torch.Tensor t)
+    {
+        Native.bf_push_tensor(_s, t.Handle);
+        if (OpObserver.Current is not null) OpObserver.NoteInput(t.Handle);
+        GC.KeepAlive(t);
+        return this;
+    }
+    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else T(t); return this; }
     internal OpCall I(long v) { Native.bf_push_int(_s, v); return this; }
     internal OpCall I(long? v) { if (v is null) Native.bf_push_none(_s); else Native.bf_push_int(_s, v.Value); return this; }
     internal OpCall D(double v) { Native.bf_push_double(_s, v); return this; }
@@ -139,6 +146,7 @@ internal readonly unsafe struct OpCall
             Native.bf_stack_clear(_s); // drop the argument references now, not at the next call
             throw e;
         }
+        if (OpObserver.Current is not null) OpObserver.EndCall(_op, _s, n);
         return n;
     }
 

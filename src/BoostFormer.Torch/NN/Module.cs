@@ -259,6 +259,19 @@ public static partial class torch
 
             internal static void RunGlobalPre(Module m) { foreach (var h in _globalHooks) h.pre(m); }
             internal static void RunGlobalPost(Module m) { var hs = _globalHooks; for (int i = hs.Length - 1; i >= 0; i--) hs[i].post(m); }
+
+            /// <summary>
+            /// Runs <paramref name="forward"/> between the global module hooks. Modules whose forward has a custom signature
+            /// (so no <c>Module&lt;T, TResult&gt;.call</c>) should implement their own <c>call</c> as
+            /// <c>InvokeHooked(() =&gt; forward(...))</c> so profilers see them.
+            /// </summary>
+            protected TResult InvokeHooked<TResult>(Func<TResult> forward)
+            {
+                if (!HasGlobalHooks) return forward();
+                RunGlobalPre(this);
+                try { return forward(); }
+                finally { RunGlobalPost(this); }
+            }
         }
 
         /// <summary>
