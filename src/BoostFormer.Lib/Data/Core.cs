@@ -89,7 +89,7 @@ public static class SampleReader
     }
 
     /// <summary>Reads a single-channel label map (palette indices kept) and maps it through <paramref name="lut"/>
-    /// (256 entries; 255 = ignore). A value whose entry is <paramref name="invalid"/> raises an error naming the file and value.</summary>
+    /// (256 entries; 255 = ignore). A value whose value is listed in <paramref name="invalidMarker"/> raises an error naming the file and value.</summary>
     public static LabelMap ReadLabel(string path, ReadOnlySpan<byte> lut, int expectedHeight, int expectedWidth, string imagePath, short[]? invalidMarker = null)
     {
         var d = ImageCodec.DecodeFile(path, ImageReadMode.Label);
