@@ -160,7 +160,12 @@ public sealed class DataCommand : ICliCommand
                 if (w is "camvid" or "all")
                 {
                     if (r is null) Console.WriteLine("camvid: skipped (no data root)");
-                    else RunSeg("camvid 512x512 train crops", new CamVidDataset(r, "train"), n, wk);
+                    else
+                    {
+                        var cam = new CamVidDataset(r, "train");
+                        StageProfile(cam, 16);
+                        RunSeg("camvid 512x512 train crops", cam, n, wk);
+                    }
                 }
                 if (w is "synthetic" or "all")
                     RunSeg("synthetic 512x512 train crops", new SyntheticSceneDataset(19, 512, 360, 480), n, wk);
@@ -180,6 +185,36 @@ public sealed class DataCommand : ICliCommand
             catch (Exception e) when (e is IOException or ArgumentException) { return Fail(e.Message, 2); }
         });
         return cmd;
+    }
+
+    /// <summary>Single-threaded time per pipeline stage (ms/sample) on the first samples of a dataset.</summary>
+    private static void StageProfile(ISegmentationDataset ds, int samples)
+    {
+        var names = new[] { "read+decode", "resize", "crop", "flip", "photometric", "pad", "normalize" };
+        var pipe = SegPipeline.Train(512, 512);
+        var t = new double[names.Length];
+        var sw = new Stopwatch();
+        var chw = new float[3 * 512 * 512];
+        for (int i = 0; i < samples + 2; i++)
+        {
+            var rng = DataRng.ForSample(0, 0, i);
+            var times = new double[names.Length];
+            sw.Restart();
+            var s = ds.Get(i % ds.Count);
+            times[0] = sw.Elapsed.TotalMilliseconds;
+            var img = s.Image; var lbl = s.Label;
+            for (int k = 0; k < pipe.Steps.Count; k++)
+            {
+                sw.Restart();
+                pipe.Steps[k].Apply(ref img, ref lbl, rng);
+                times[k + 1] = sw.Elapsed.TotalMilliseconds;
+            }
+            sw.Restart();
+            ImageOps.NormalizeToChw(img, chw, pipe.Mean, pipe.Std);
+            times[^1] = sw.Elapsed.TotalMilliseconds;
+            if (i >= 2) for (int k = 0; k < t.Length; k++) t[k] += times[k] / samples;
+        }
+        Console.WriteLine("per-sample stage times (1 thread, ms): " + string.Join(", ", names.Select((nm, k) => $"{nm} {t[k]:F1}")) + $"; total {t.Sum():F1}");
     }
 
     private static void RunSeg(string label, ISegmentationDataset ds, int n, int workers)

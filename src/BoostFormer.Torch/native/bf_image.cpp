@@ -405,12 +405,15 @@ BF_API int bf_image_resize(const unsigned char* src, int h, int w, int c, unsign
   BF_TRY {
     if (h <= 0 || w <= 0 || oh <= 0 || ow <= 0 || c <= 0) throw std::runtime_error("resize: sizes must be positive");
     at::NoGradGuard ng;
-    auto in = at::from_blob((void*)src, {1, h, w, c}, at::kByte).permute({0, 3, 1, 2});
+    // Planar (NCHW-contiguous) float input: libtorch 1.13's bilinear kernel is faster on it than on the channels-last
+    // view of the HWC buffer for 3 channels (measured with python torch: 11 vs 17 ms for 360x480 -> 512x683).
+    auto in = at::from_blob((void*)src, {1, h, w, c}, at::kByte).permute({0, 3, 1, 2}).contiguous();
     at::Tensor out;
     if (mode == 1) {
       out = at::upsample_nearest2d(in.to(at::kFloat), {oh, ow}).to(at::kByte);
     } else {
-      out = at::upsample_bilinear2d(in.to(at::kFloat), {oh, ow}, false).round_().clamp_(0, 255).to(at::kByte);
+      auto f = at::upsample_bilinear2d(in.to(at::kFloat), {oh, ow}, false);
+      out = f.round_().clamp_(0, 255).to(at::kByte);
     }
     auto hwc = out.permute({0, 2, 3, 1}).contiguous();
     memcpy(dst, hwc.data_ptr(), (size_t)oh * ow * c);
