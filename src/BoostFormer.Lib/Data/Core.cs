@@ -46,6 +46,8 @@ public sealed record SegmentationSample(ImageBuffer Image, LabelMap Label, strin
 public sealed class DataFormatException : IOException
 {
     public string? FilePath { get; }
+    /// <summary>True when the error is a missing folder/file of the layout (a split that is not there), not bad content.</summary>
+    public bool IsMissingPath { get; init; }
     public DataFormatException(string message, string? path = null, Exception? inner = null) : base(message, inner) { FilePath = path; }
 }
 

@@ -149,10 +149,11 @@ public static class DatasetPreparer
                     if (decode) for (int i = 0; i < ds.Count; i++) TryRead(() => ds.Get(i), ds.Describe(i), skipBad, log);
                 }
             }
-            catch (DataFormatException e) when (!Directory.Exists(folder) ? false : e.Message.Contains("not found") || e.Message.Contains("neither"))
+            catch (DataFormatException e) when (e.IsMissingPath)
             {
-                log.WriteLine($"{name} {split}: missing ({e.Message.Split('\n')[0]})");
-                found = 0;
+                log.WriteLine($"{name} {split}: 0 of {expected} (missing: {e.Message.Split('\n')[0]})");
+                checks.Add(new SplitCheck(split, 0, expected));
+                continue;
             }
             var check = new SplitCheck(split, found, expected);
             log.WriteLine($"{name} {check}");

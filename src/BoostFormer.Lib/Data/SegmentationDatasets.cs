@@ -52,14 +52,14 @@ public class FileSegmentationDataset : ISegmentationDataset
     internal static string RequireDir(string path, string what, string layout)
     {
         if (!Directory.Exists(path))
-            throw new DataFormatException($"{what}: folder not found: {path}\nexpected layout:\n{layout}", path);
+            throw new DataFormatException($"{what}: folder not found: {path}\nexpected layout:\n{layout}", path) { IsMissingPath = true };
         return path;
     }
 
     internal static string RequireFile(string path, string what, string layout)
     {
         if (!File.Exists(path))
-            throw new DataFormatException($"{what}: file not found: {path}\nexpected layout:\n{layout}", path);
+            throw new DataFormatException($"{what}: file not found: {path}\nexpected layout:\n{layout}", path) { IsMissingPath = true };
         return path;
     }
 }
@@ -204,7 +204,7 @@ public sealed class KittiSemanticDataset : FileSegmentationDataset
         IEnumerable<string> names;
         if (File.Exists(list)) names = File.ReadAllLines(list).Select(l => l.Trim()).Where(l => l.Length > 0).Select(l => Path.GetExtension(l).Length == 0 ? l + ".png" : l);
         else if (split is "train" or "training") names = Directory.EnumerateFiles(img, "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
-        else throw new DataFormatException($"KITTI: split '{split}' needs a list file {list} (only 'train' = all of training/ works without one)\nexpected layout:\n{Layout}", list);
+        else throw new DataFormatException($"KITTI: split '{split}' needs a list file {list} (only 'train' = all of training/ works without one)\nexpected layout:\n{Layout}", list) { IsMissingPath = true };
         var pairs = new List<(string, string)>();
         foreach (var n in names)
         {
@@ -283,7 +283,7 @@ public sealed class CamVidDataset : FileSegmentationDataset
         var imgDir = Path.Combine(dir, split);
         var annDir = Path.Combine(dir, split + "annot");
         if (!Directory.Exists(imgDir) || !Directory.Exists(annDir))
-            throw new DataFormatException($"CamVid split '{split}': neither {list} nor the folders {imgDir} and {annDir} exist\nexpected layout:\n{Layout}", list);
+            throw new DataFormatException($"CamVid split '{split}': neither {list} nor the folders {imgDir} and {annDir} exist\nexpected layout:\n{Layout}", list) { IsMissingPath = true };
         return Ade20kDataset.PairByStem(imgDir, annDir, new[] { ".png" }, "", ".png", "CamVid");
     }
 }
