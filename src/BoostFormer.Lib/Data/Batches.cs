@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using BoostFormer.Torch;
+using BoostFormer.Torch.IO;
 using static BoostFormer.Torch.torch;
 
 namespace BoostFormer.Data;
@@ -51,10 +53,13 @@ public static class Loaders
     /// A loader of <see cref="SegBatch"/>es: each sample is read, passed through <paramref name="pipeline"/> with its own
     /// generator DataRng(seed, epoch, index), normalised straight into the batch tensor.
     /// </summary>
-    public static DataLoader<SegBatch> Segmentation(ISegmentationDataset dataset, SegPipeline pipeline, LoaderOptions? options = null) =>
-        new(dataset.Count, req => BuildSegBatch(dataset, pipeline, req), options);
+    /// <remarks>With a <paramref name="skipBad"/> log, an unreadable or invalid sample is replaced by the next readable one
+    /// (index + 1, + 2, … up to 16: a function of the index only, so batches stay deterministic) and recorded in the log;
+    /// without it the error (naming the file) reaches the consumer.</remarks>
+    public static DataLoader<SegBatch> Segmentation(ISegmentationDataset dataset, SegPipeline pipeline, LoaderOptions? options = null, BadSampleLog? skipBad = null) =>
+        new(dataset.Count, req => BuildSegBatch(dataset, pipeline, req, skipBad), options);
 
-    public static SegBatch BuildSegBatch(ISegmentationDataset dataset, SegPipeline pipeline, BatchRequest req)
+    public static SegBatch BuildSegBatch(ISegmentationDataset dataset, SegPipeline pipeline, BatchRequest req, BadSampleLog? skipBad = null)
     {
         int n = req.Indices.Length;
         var imgs = new ImageBuffer[n];
@@ -62,8 +67,10 @@ public static class Loaders
         var paths = new string[n];
         for (int i = 0; i < n; i++)
         {
-            var s = dataset.Get(req.Indices[i]);
-            (imgs[i], lbls[i]) = pipeline.Apply(s.Image, s.Label, req.SampleRng(req.Indices[i]));
+            int idx = req.Indices[i];
+            var s = ReadWithFallback(idx, dataset.Count, dataset.Get, dataset.Describe, skipBad);
+            try { (imgs[i], lbls[i]) = pipeline.Apply(s.Image, s.Label, req.SampleRng(idx)); }
+            catch (Exception e) when (e is not IOException) { throw new DataFormatException($"{s.ImagePath}: transform failed: {e.Message}", s.ImagePath, e); }
             paths[i] = s.ImagePath;
         }
         int h = imgs.Max(x => x.Height), w = imgs.Max(x => x.Width);
@@ -106,18 +113,19 @@ public static class Loaders
     /// then batch-level mixup/cutmix with label smoothing from <paramref name="mix"/> (null = one-hot with
     /// <see cref="MixupCutmix"/>'s smoothing 0).
     /// </summary>
-    public static DataLoader<ClsBatch> Classification(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix = null, LoaderOptions? options = null) =>
-        new(dataset.Count, req => BuildClsBatch(dataset, transform, mix, req), options);
+    public static DataLoader<ClsBatch> Classification(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix = null, LoaderOptions? options = null, BadSampleLog? skipBad = null) =>
+        new(dataset.Count, req => BuildClsBatch(dataset, transform, mix, req, skipBad), options);
 
-    public static ClsBatch BuildClsBatch(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix, BatchRequest req)
+    public static ClsBatch BuildClsBatch(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix, BatchRequest req, BadSampleLog? skipBad = null)
     {
         int n = req.Indices.Length, s = transform.Size, k = dataset.NumClasses;
         var x = new float[n * 3 * s * s];
         var y = new int[n];
         for (int i = 0; i < n; i++)
         {
-            var sample = dataset.Get(req.Indices[i]);
-            transform.Apply(sample.Image, x.AsSpan(i * 3 * s * s, 3 * s * s), req.SampleRng(req.Indices[i]));
+            var sample = ReadWithFallback(req.Indices[i], dataset.Count, dataset.Get, dataset.Describe, skipBad);
+            try { transform.Apply(sample.Image, x.AsSpan(i * 3 * s * s, 3 * s * s), req.SampleRng(req.Indices[i])); }
+            catch (Exception e) when (e is not IOException) { throw new DataFormatException($"{sample.Path}: transform failed: {e.Message}", sample.Path, e); }
             y[i] = sample.Label;
         }
         var targets = new float[n * k];
@@ -127,4 +135,25 @@ public static class Loaders
         var t = tensor(targets, new long[] { n, k });
         return new ClsBatch(images, labels, t, req.Indices, lambda);
     }
+
+    private static T ReadWithFallback<T>(int index, int count, Func<int, T> get, Func<int, string> describe, BadSampleLog? log)
+    {
+        if (log is null) return get(index);
+        for (int k = 0; k < Math.Min(16, count); k++)
+        {
+            int j = (index + k) % count;
+            try { return get(j); }
+            catch (Exception e) when (e is ImageDecodeException or DataFormatException) { log.Add(describe(j), e.Message); }
+        }
+        throw new DataFormatException($"{describe(index)} and the next {Math.Min(16, count) - 1} samples are all unreadable (see the skipped list)", describe(index));
+    }
+}
+
+/// <summary>Thread-safe record of the samples a loader skipped (<c>--skip-bad</c>): each file once, with the reason.</summary>
+public sealed class BadSampleLog
+{
+    private readonly ConcurrentDictionary<string, string> _items = new();
+    public void Add(string path, string reason) => _items.TryAdd(path, reason);
+    public int Count => _items.Count;
+    public IReadOnlyList<(string Path, string Reason)> Items => _items.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)).ToList();
 }

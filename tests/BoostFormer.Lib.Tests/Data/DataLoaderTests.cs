@@ -138,3 +138,26 @@ public class DataLoaderTests
         b.Labels.ToArray<long>().Should().Equal(b.Indices.Select(i => (long)ds.LabelOf(i)));
     }
 }
+
+public class LoaderBadInputTests
+{
+    [Fact]
+    public void LoaderNamesTheBadFileOrSkipsItWhenAsked()
+    {
+        using var t = DataTestPaths.SmallCamVid(4);
+        var ds = new CamVidDataset(t.Path, "val");
+        var victim = ds.Pairs[2].Image;
+        File.WriteAllBytes(victim, File.ReadAllBytes(victim)[..500]);
+        var pipe = SegPipeline.Train(64, 64, scaleLong: 128, scaleShort: 96);
+        var opts = new LoaderOptions { BatchSize = 2, Workers = 2, Shuffle = false };
+        var act = () => { foreach (var b in Loaders.Segmentation(ds, pipe, opts).Epoch(0)) b.Dispose(); };
+        act.Should().Throw<BoostFormer.Torch.IO.ImageDecodeException>().WithMessage($"*{victim}*");
+
+        var log = new BadSampleLog();
+        var batches = Loaders.Segmentation(ds, pipe, opts, log).Epoch(0).ToList();
+        batches.Should().HaveCount(2);
+        batches[1].Paths.Should().Equal(ds.Pairs[3].Image, ds.Pairs[3].Image);
+        log.Items.Should().ContainSingle().Which.Path.Should().Be(victim);
+        foreach (var b in batches) b.Dispose();
+    }
+}
