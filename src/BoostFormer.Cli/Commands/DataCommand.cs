@@ -156,6 +156,7 @@ public sealed class DataCommand : ICliCommand
                 var r = DataRoot.Resolve(pr.GetValue(root));
                 var w = pr.GetValue(which)!;
                 int n = pr.GetValue(batches), wk = pr.GetValue(workers);
+                using (BoostFormer.Torch.torch.zeros(1)) { } // initialises the engine (and its thread count) before reporting it
                 Console.WriteLine($"loader benchmark: {wk} workers, {Environment.ProcessorCount} cores, libtorch threads {BoostFormer.Torch.torch.get_num_threads()}");
                 if (w is "camvid" or "all")
                 {
