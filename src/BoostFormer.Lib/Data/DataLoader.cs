@@ -151,6 +151,7 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
 
         public TBatch Take(int i)
         {
+            _cts.Token.ThrowIfCancellationRequested();
             lock (_lock)
             {
                 while (!_ready[i])

@@ -172,6 +172,8 @@ public class DatasetTests
             Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, null);
             DataRoot.Resolve(null).Should().BeNull();
             FluentActions.Invoking(() => SegmentationDatasets.Open("camvid", null, "val")).Should().Throw<DataFormatException>().WithMessage("*BOOSTFORMER_DATA*");
+            SegmentationDatasets.OpenOrSynthetic("camvid", null, "val", syntheticSize: 32, syntheticCount: 3).Should().BeOfType<SyntheticSceneDataset>();
+            SegmentationDatasets.OpenOrSynthetic("camvid", DataTestPaths.Data, "val").Should().BeOfType<CamVidDataset>();
         }
         finally { Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, old); }
     }
