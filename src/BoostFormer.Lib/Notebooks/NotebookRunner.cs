@@ -149,7 +149,7 @@ public sealed class NotebookRunner
             var source = NotebookDocument.Source(cell);
             var outputs = new CellOutputs();
             var sw = Stopwatch.StartNew();
-            string status;
+            string status = "FAILED";
             try
             {
                 var parsed = ParseCell(source, NotebookDocument.CellKernel(cell));
