@@ -195,15 +195,14 @@ public sealed class Chart : RichOutput
     // ------------------------------------------------------------------ axes
     /// <summary>
     /// "Nice" tick positions covering [<paramref name="min"/>, <paramref name="max"/>] with about <paramref name="target"/>
-    /// ticks: steps of 1, 2 or 5 × 10^k (Heckbert's algorithm). Returns the rounded range and the ticks.
+    /// ticks: steps of 1, 2 or 5 × 10^k (after Heckbert, "Nice numbers for graph labels"). Returns the rounded range and the ticks.
     /// </summary>
     public static (double Min, double Max, double[] Ticks) NiceTicks(double min, double max, int target = 6)
     {
         if (!double.IsFinite(min) || !double.IsFinite(max)) throw new ArgumentException($"axis range must be finite, got [{min}, {max}]");
         if (max < min) (min, max) = (max, min);
         if (max == min) { double d = min == 0 ? 1 : Math.Abs(min) * 0.1; min -= d; max += d; }
-        double range = NiceNumber(max - min, false);
-        double step = NiceNumber(range / Math.Max(1, target - 1), true);
+        double step = NiceNumber((max - min) / Math.Max(1, target - 1), true);
         double lo = Math.Floor(min / step) * step, hi = Math.Ceiling(max / step) * step;
         int n = (int)Math.Round((hi - lo) / step);
         var ticks = new double[n + 1];
@@ -230,6 +229,16 @@ public sealed class Chart : RichOutput
         if (a != 0 && a < 1e-4) return v.ToString("0.#e+0", CultureInfo.InvariantCulture);
         int decimals = step > 0 ? Math.Clamp(-(int)Math.Floor(Math.Log10(step) + 1e-9), 0, 8) : 2;
         return v.ToString("F" + decimals, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A data value for annotations and tooltips: integers as integers, others with up to 3 significant decimals, SI suffixes from 10⁴.</summary>
+    public static string FormatValue(double v)
+    {
+        if (!double.IsFinite(v)) return v.ToString(CultureInfo.InvariantCulture);
+        double a = Math.Abs(v);
+        if (a >= 1e4) return FormatTick(v, a);
+        if (v == Math.Round(v)) return v.ToString("0", CultureInfo.InvariantCulture);
+        return a >= 1 ? v.ToString("0.##", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture);
     }
 
     private sealed class Axis
@@ -412,7 +421,7 @@ public sealed class Chart : RichOutput
                 if (!double.IsFinite(v) || (y.Log && v <= 0)) continue;
                 double x0 = left + band * c + (band - groupW) / 2 + ti * barW;
                 double p0 = y.Map(baseline), p1 = y.Map(Math.Clamp(v, Math.Min(y.Min, y.Max), Math.Max(y.Min, y.Max)));
-                sb.Append($"<rect x=\"{F(x0)}\" y=\"{F(Math.Min(p0, p1))}\" width=\"{F(Math.Max(1, barW - 1))}\" height=\"{F(Math.Abs(p1 - p0))}\" fill=\"{ColorOf(ti)}\"><title>{Escape(cats[c])}: {Escape(FormatTick(v, Math.Abs(v) / 1000))}</title></rect>");
+                sb.Append($"<rect x=\"{F(x0)}\" y=\"{F(Math.Min(p0, p1))}\" width=\"{F(Math.Max(1, barW - 1))}\" height=\"{F(Math.Abs(p1 - p0))}\" fill=\"{ColorOf(ti)}\"><title>{Escape(cats[c])}: {Escape(FormatValue(v))}</title></rect>");
             }
         }
         Frame(sb, left, top, pw, ph);
@@ -434,7 +443,7 @@ public sealed class Chart : RichOutput
                 var (R, G, B) = Colormaps.Viridis(double.IsFinite(v) ? tt : double.NaN);
                 sb.Append($"<rect x=\"{F(left + c * cw)}\" y=\"{F(top + r * ch)}\" width=\"{F(cw + 0.5)}\" height=\"{F(ch + 0.5)}\" fill=\"#{R:x2}{G:x2}{B:x2}\"/>");
                 if (annotate)
-                    sb.Append($"<text x=\"{F(left + (c + 0.5) * cw)}\" y=\"{F(top + (r + 0.5) * ch + 4)}\" text-anchor=\"middle\" font-size=\"11\" fill=\"{(tt > 0.6 ? "black" : "white")}\">{Escape(FormatTick(v, (hi - lo) / 100))}</text>");
+                    sb.Append($"<text x=\"{F(left + (c + 0.5) * cw)}\" y=\"{F(top + (r + 0.5) * ch + 4)}\" text-anchor=\"middle\" font-size=\"11\" fill=\"{(tt > 0.6 ? "black" : "white")}\">{Escape(FormatValue(v))}</text>");
             }
         int xEvery = Math.Max(1, (int)Math.Ceiling(14 / cw)), yEvery = Math.Max(1, (int)Math.Ceiling(14 / ch));
         bool rotate = (t.XLabels?.Any(l => l.Length * 7 > cw * xEvery) ?? false);
@@ -479,10 +488,16 @@ public sealed class Chart : RichOutput
     /// <inheritdoc />
     public override string ToHtml() => ToSvg();
 
-    /// <inheritdoc />
+    /// <remarks>
+    /// <c>image/svg+xml</c> plus the same SVG inline in <c>text/html</c>: some renderers (Debian's nbconvert 6.5, which
+    /// passes SVG outputs through lxml's HTML cleaner) strip the elements of an <c>image/svg+xml</c> output, and they
+    /// prefer <c>text/html</c> anyway.
+    /// </remarks>
     public override IEnumerable<(string Mime, string Data)> Formats()
     {
-        yield return (MimeTypes.Svg, ToSvg());
+        var svg = ToSvg();
+        yield return (MimeTypes.Svg, svg);
+        yield return (MimeTypes.Html, svg);
         yield return (MimeTypes.Plain, ToString());
     }
 

@@ -59,7 +59,8 @@ public sealed class Image : RichOutput
 
     /// <summary>
     /// An image from a tensor: <c>[3,H,W]</c> / <c>[1,H,W]</c> (channels first, as models use), <c>[H,W,3]</c> /
-    /// <c>[H,W,4]</c> (channels last, as decoders return) or <c>[H,W]</c>. A leading batch dimension of 1 is dropped.
+    /// <c>[H,W,4]</c> (channels last, as decoders return) or <c>[H,W]</c>. A leading batch dimension of 1 is dropped. When
+    /// both the first and the last dimension could hold channels, the smaller is taken (a tie means channels first).
     /// uint8 tensors are taken as is. Floating tensors are scaled from [<paramref name="min"/>, <paramref name="max"/>]
     /// to [0, 255]; when the range is not given, [0, 1] is used if all values lie in it, else the tensor's own min/max.
     /// Single-channel float images can be drawn with a colour map (<paramref name="colormap"/> "viridis" or "gray").
@@ -73,11 +74,12 @@ public sealed class Image : RichOutput
             throw new ArgumentException($"Image.FromTensor: expected [C,H,W], [H,W,C] or [H,W], got shape [{string.Join(", ", t.shape)}]", nameof(t));
         if (x.dim() == 3)
         {
-            // Channels first ([C,H,W], PyTorch's convention) wins when both ends could be a channel dimension.
+            // The channel dimension has size 1, 3 or 4. When both ends qualify (e.g. [4,5,3]) the smaller one is taken,
+            // and on a tie channels first ([C,H,W], PyTorch's convention).
             bool first = x.shape[0] is 1 or 3 or 4, last = x.shape[2] is 1 or 3 or 4;
             if (!first && !last)
                 throw new ArgumentException($"Image.FromTensor: cannot find a channel dimension of size 1, 3 or 4 in shape [{string.Join(", ", t.shape)}]", nameof(t));
-            if (first) x = x.permute(1, 2, 0);
+            if (first && (!last || x.shape[0] <= x.shape[2])) x = x.permute(1, 2, 0);
         }
         int h = (int)x.shape[0], w = (int)x.shape[1], c = x.dim() == 3 ? (int)x.shape[2] : 1;
         if (x.dtype == ScalarType.Byte)
@@ -199,9 +201,14 @@ public sealed class Image : RichOutput
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// An image without caption is an <c>image/png</c> output; a captioned one is an HTML figure (the PNG inlined as a data
+    /// URI) so that the caption shows, without storing the PNG twice.
+    /// </remarks>
     public override IEnumerable<(string Mime, string Data)> Formats()
     {
-        yield return (MimeTypes.Png, Convert.ToBase64String(ToPng()));
+        if (Caption is null) yield return (MimeTypes.Png, Convert.ToBase64String(ToPng()));
+        else yield return (MimeTypes.Html, ToHtml());
         yield return (MimeTypes.Plain, ToString());
     }
 
