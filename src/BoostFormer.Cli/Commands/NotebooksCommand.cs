@@ -53,15 +53,12 @@ public sealed class NotebooksCommand : ICliCommand
                 stdout.WriteLine($"{"notebook",-36} {"cells",5} {"seconds",8}  status");
                 foreach (var r in results)
                     stdout.WriteLine($"{Path.GetFileName(r.Source),-36} {r.CellsExecuted,5} {r.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),8}  {(r.Succeeded ? "ok" : "FAILED")}");
-                var failed = results.FirstOrDefault(r => !r.Succeeded);
-                if (failed is not null)
-                {
-                    Console.Error.WriteLine($"error: {failed.Failure} (executed copy: {failed.Output})");
-                    return 1;
-                }
                 int skipped = notebooks.Count - results.Count;
-                if (skipped > 0) Console.Error.WriteLine($"error: {skipped} notebook(s) not run");
-                return skipped > 0 ? 1 : 0;
+                if (skipped > 0) stdout.WriteLine($"{skipped} notebook(s) not run after the failure");
+                var failed = results.FirstOrDefault(r => !r.Succeeded);
+                if (failed is null) return 0;
+                Console.Error.WriteLine($"error: {failed.Failure} (executed copy: {failed.Output})");
+                return 1;
             }
             catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
             {

@@ -298,11 +298,27 @@ public sealed class NotebookRunner
         Console.SetError(new CellStreamWriter(() => globals.Outputs, "stderr"));
         try
         {
-            // A dedicated thread: a cell that never returns cannot block the runner past its time limit.
+            // Compile first (outside the time limit: the first cell pays for Roslyn's warm-up), then run on a dedicated
+            // thread, so that a cell that never returns cannot block the runner past its time limit.
+            var script = state is null
+                ? CSharpScript.Create<object>(code, options, typeof(NotebookGlobals))
+                : state.Script.ContinueWith<object>(code, options);
+            var diagnostics = script.Compile();
+            var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            if (errors.Count > 0)
+            {
+                var first = errors[0];
+                int? line = first.Location.IsInSource ? first.Location.GetLineSpan().StartLinePosition.Line + 1 : null;
+                var messages = errors.Select(d =>
+                {
+                    var p = d.Location.GetLineSpan().StartLinePosition;
+                    return $"({p.Line + 1},{p.Character + 1}): error {d.Id}: {d.GetMessage(CultureInfo.InvariantCulture)}";
+                }).ToList();
+                outputs.Error("CompilationError", messages[0], messages);
+                return (null, new CellFailure("", 0, line, "CompilationError", $"{first.Id}: {first.GetMessage(CultureInfo.InvariantCulture)}", false));
+            }
             var run = Task.Factory.StartNew(
-                () => state is null
-                    ? CSharpScript.Create<object>(code, options, typeof(NotebookGlobals)).RunAsync(globals, _ => true, cts.Token)
-                    : state.ContinueWithAsync<object>(code, options, catchException: _ => true, cts.Token),
+                () => state is null ? script.RunAsync(globals, _ => true, cts.Token) : script.RunFromAsync(state, _ => true, cts.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
             if (_options.TimeoutPerCell is { } limit)
             {
@@ -315,22 +331,7 @@ public sealed class NotebookRunner
                     return (null, new CellFailure("", 0, null, nameof(TimeoutException), msg, true));
                 }
             }
-            ScriptState<object> next;
-            try
-            {
-                next = await run;
-            }
-            catch (CompilationErrorException e)
-            {
-                var first = e.Diagnostics.FirstOrDefault(d => d.Severity == DiagnosticSeverity.Error) ?? e.Diagnostics.First();
-                var span = first.Location.GetLineSpan();
-                int? line = first.Location.IsInSource ? span.StartLinePosition.Line + 1 : null;
-                var messages = e.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)
-                    .Select(d => $"({d.Location.GetLineSpan().StartLinePosition.Line + 1},{d.Location.GetLineSpan().StartLinePosition.Character + 1}): error {d.Id}: {d.GetMessage(CultureInfo.InvariantCulture)}")
-                    .ToList();
-                outputs.Error("CompilationError", messages[0], messages);
-                return (null, new CellFailure("", 0, line, "CompilationError", $"{first.Id}: {first.GetMessage(CultureInfo.InvariantCulture)}", false));
-            }
+            var next = await run;
             if (next.Exception is { } ex)
             {
                 var root = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex;
