@@ -99,7 +99,8 @@ public static class Segmentation
 /// <summary>Colour swatches with class names.</summary>
 public sealed class Legend : RichOutput
 {
-    internal Legend(Palette palette, int[] ids) { Palette = palette; Ids = ids; }
+    /// <summary>Swatches for the class ids <paramref name="ids"/> of <paramref name="palette"/>.</summary>
+    public Legend(Palette palette, IReadOnlyList<int> ids) { Palette = palette; Ids = ids; }
 
     /// <summary>The palette.</summary>
     public Palette Palette { get; }
