@@ -67,7 +67,49 @@ public sealed class NotebooksCommand : ICliCommand
             }
         });
         cmd.Subcommands.Add(run);
+        cmd.Subcommands.Add(BuildConvert());
         return cmd;
+    }
+
+    private static Command BuildConvert()
+    {
+        var input = new Argument<string>("input") { Description = "A notebook (.ipynb) or a percent-format script (// %% cells)." };
+        var output = new Argument<string>("output") { Description = "The converted file: .ipynb from a script, a script from an .ipynb." };
+        var convert = new Command("convert", "Convert between .ipynb and the percent script format (// %% / // %% [markdown] cells), which is easier to write and review.");
+        convert.Arguments.Add(input);
+        convert.Arguments.Add(output);
+        convert.SetAction(parseResult =>
+        {
+            try
+            {
+                var from = parseResult.GetValue(input)!;
+                var to = parseResult.GetValue(output)!;
+                if (!File.Exists(from)) throw new FileNotFoundException($"'{from}' does not exist", from);
+                bool fromNotebook = from.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase), toNotebook = to.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase);
+                if (fromNotebook == toNotebook) throw new ArgumentException($"convert needs exactly one .ipynb among '{from}' and '{to}'");
+                if (toNotebook)
+                {
+                    var doc = PercentScript.ToNotebook(File.ReadAllText(from), from);
+                    doc.Save(to);
+                    Console.WriteLine($"{from} -> {to}: {doc.Cells.Count} cells");
+                }
+                else
+                {
+                    var text = PercentScript.FromNotebook(NotebookDocument.Load(from));
+                    var tmp = to + ".tmp";
+                    File.WriteAllText(tmp, text);
+                    File.Move(tmp, to, overwrite: true);
+                    Console.WriteLine($"{from} -> {to}");
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return convert;
     }
 
     /// <summary>Parses <c>key=value</c> pairs (later ones win).</summary>

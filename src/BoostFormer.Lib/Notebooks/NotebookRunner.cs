@@ -48,7 +48,8 @@ public sealed record NotebookRunResult(string Source, string Output, int CellsEx
 /// <para>Supported in cells: <c>#r "path.dll"</c> (relative to the notebook; references to BoostFormer.Lib/Torch are
 /// skipped since the runner provides them), <c>#load</c>, the magics <c>#!csharp</c>, <c>#!markdown</c> and
 /// <c>#!time</c> on a cell's first lines, <c>display(x)</c>, and a trailing expression as the cell result. Console
-/// output is captured per cell. Markdown and raw cells pass through untouched.</para>
+/// output is captured per cell. Markdown and raw cells pass through untouched. While a notebook runs, the current
+/// directory is the notebook's folder (as in Jupyter and Polyglot Notebooks).</para>
 /// </summary>
 public sealed class NotebookRunner
 {
@@ -70,7 +71,8 @@ public sealed class NotebookRunner
     private readonly NotebookRunOptions _options;
 
     /// <summary>Creates a runner.</summary>
-    public NotebookRunner(NotebookRunOptions options) => _options = options;
+    public NotebookRunner(NotebookRunOptions options) =>
+        _options = options with { OutputDirectory = Path.GetFullPath(options.OutputDirectory) };
 
     /// <summary>Expands files and folders (their <c>*.ipynb</c>, sorted) into notebook paths; errors name what is missing.</summary>
     public static IReadOnlyList<string> FindNotebooks(IEnumerable<string> inputs)
@@ -134,63 +136,74 @@ public sealed class NotebookRunner
         }
 
         log?.WriteLine($"{name}: {cells.Count} cells, scale {_options.Parameters.Scale}, data {_options.Parameters.DataRoot ?? "(synthetic)"}");
-        using var parameters = Parameters.Use(_options.Parameters);
-        var globals = new NotebookGlobals();
-        var baseOptions = CreateScriptOptions(dir);
-        ScriptState<object>? state = null;
         int executionCount = 0;
         CellFailure? failure = null;
-
-        for (int i = 0; i < cells.Count && failure is null; i++)
+        using var parameters = Parameters.Use(_options.Parameters);
+        // Like Jupyter and Polyglot Notebooks: relative paths in cells resolve against the notebook's folder.
+        var previousDirectory = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = dir;
+        try
         {
-            var cell = cells[i];
-            int number = i + 1;
-            if (cell["cell_type"]!.GetValue<string>() != "code") continue;
-            var source = NotebookDocument.Source(cell);
-            var outputs = new CellOutputs();
-            var sw = Stopwatch.StartNew();
-            string status = "FAILED";
-            try
+            var globals = new NotebookGlobals();
+            var baseOptions = CreateScriptOptions(dir);
+            ScriptState<object>? state = null;
+
+            for (int i = 0; i < cells.Count && failure is null; i++)
             {
-                var parsed = ParseCell(source, NotebookDocument.CellKernel(cell));
-                if (parsed.Kernel == "markdown")
+                var cell = cells[i];
+                int number = i + 1;
+                if (cell["cell_type"]!.GetValue<string>() != "code") continue;
+                var source = NotebookDocument.Source(cell);
+                var outputs = new CellOutputs();
+                var sw = Stopwatch.StartNew();
+                string status = "FAILED";
+                try
                 {
-                    cell["execution_count"] = ++executionCount;
-                    outputs.DisplayRaw(MimeTypes.Markdown, parsed.Code);
-                    status = "markdown";
-                }
-                else if (string.IsNullOrWhiteSpace(parsed.Code))
-                {
-                    status = "empty";
-                }
-                else
-                {
-                    cell["execution_count"] = ++executionCount;
-                    var options = baseOptions.WithFilePath(Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(name)}.cell{number}.csx"));
-                    var (newState, error) = await ExecuteAsync(state, parsed.Code, options, globals, outputs);
-                    if (error is not null)
+                    var parsed = ParseCell(source, NotebookDocument.CellKernel(cell));
+                    if (parsed.Kernel == "markdown")
                     {
-                        failure = error with { Notebook = name, CellNumber = number };
-                        status = "FAILED";
+                        cell["execution_count"] = ++executionCount;
+                        outputs.DisplayRaw(MimeTypes.Markdown, parsed.Code);
+                        status = "markdown";
                     }
-                    if (parsed.Time)
-                        outputs.Write("stdout", $"Wall time: {sw.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms\n");
-                    if (error is null)
+                    else if (string.IsNullOrWhiteSpace(parsed.Code))
                     {
-                        state = newState;
-                        if (state!.ReturnValue is { } rv && !IsVoidLike(rv)) outputs.Result(rv, executionCount);
-                        status = "ok";
+                        status = "empty";
+                    }
+                    else
+                    {
+                        cell["execution_count"] = ++executionCount;
+                        var options = baseOptions.WithFilePath(Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(name)}.cell{number}.csx"));
+                        var (newState, error) = await ExecuteAsync(state, parsed.Code, options, globals, outputs);
+                        if (error is not null)
+                        {
+                            failure = error with { Notebook = name, CellNumber = number };
+                            status = "FAILED";
+                        }
+                        if (parsed.Time)
+                            outputs.Write("stdout", $"Wall time: {sw.Elapsed.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms\n");
+                        if (error is null)
+                        {
+                            state = newState;
+                            if (state!.ReturnValue is { } rv && !IsVoidLike(rv)) outputs.Result(rv, executionCount);
+                            status = "ok";
+                        }
                     }
                 }
+                catch (CellSyntaxException e)
+                {
+                    failure = new CellFailure(name, number, e.Line, nameof(CellSyntaxException), e.Message, false);
+                    outputs.Error(nameof(CellSyntaxException), e.Message, new[] { $"line {e.Line}: {e.Message}" });
+                    status = "FAILED";
+                }
+                cell["outputs"] = outputs.ToJson();
+                log?.WriteLine($"  [{name}] cell {number}/{cells.Count} {status} {sw.Elapsed.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)} s");
             }
-            catch (CellSyntaxException e)
-            {
-                failure = new CellFailure(name, number, e.Line, nameof(CellSyntaxException), e.Message, false);
-                outputs.Error(nameof(CellSyntaxException), e.Message, new[] { $"line {e.Line}: {e.Message}" });
-                status = "FAILED";
-            }
-            cell["outputs"] = outputs.ToJson();
-            log?.WriteLine($"  [{name}] cell {number}/{cells.Count} {status} {sw.Elapsed.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)} s");
+
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previousDirectory;
         }
 
         total.Stop();
