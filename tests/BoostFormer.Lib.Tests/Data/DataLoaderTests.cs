@@ -1,0 +1,163 @@
+using BoostFormer.Data;
+using BoostFormer.Torch;
+
+namespace BoostFormer.Lib.Tests.Data;
+
+public class DataLoaderTests
+{
+    private sealed class FakeBatch : IDisposable
+    {
+        public required int[] Indices { get; init; }
+        public required double[] Draws { get; init; }
+        public bool Disposed;
+        public static int Live;
+        public void Dispose() { if (!Disposed) { Disposed = true; Interlocked.Decrement(ref Live); } }
+    }
+
+    private static FakeBatch Build(BatchRequest r, int delayMs = 0)
+    {
+        if (delayMs > 0) Thread.Sleep(delayMs * (1 + r.BatchIndex % 3));
+        Interlocked.Increment(ref FakeBatch.Live);
+        return new FakeBatch { Indices = r.Indices, Draws = r.Indices.Select(i => r.SampleRng(i).NextDouble()).ToArray() };
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void SameSeedGivesSameBatchesWhateverTheThreads(int workers)
+    {
+        var reference = new DataLoader<FakeBatch>(53, r => Build(r), new LoaderOptions { BatchSize = 5, Seed = 9, Workers = 0 });
+        var loader = new DataLoader<FakeBatch>(53, r => Build(r, 2), new LoaderOptions { BatchSize = 5, Seed = 9, Workers = workers, Prefetch = 3 });
+        var a = reference.Epoch(2).ToList();
+        var b = loader.Epoch(2).ToList();
+        b.Select(x => x.Indices).Should().BeEquivalentTo(a.Select(x => x.Indices), o => o.WithStrictOrdering());
+        b.Select(x => x.Draws).Should().BeEquivalentTo(a.Select(x => x.Draws), o => o.WithStrictOrdering());
+        a.Count.Should().Be(10, "drop_last drops the 3 leftover samples");
+        a.SelectMany(x => x.Indices).Distinct().Count().Should().Be(50);
+        foreach (var x in a.Concat(b)) x.Dispose();
+    }
+
+    [Fact]
+    public void ShuffleDependsOnSeedAndEpochAndDropLastCanBeOff()
+    {
+        LoaderOptions O(long seed, bool shuffle = true, bool dropLast = true) => new() { BatchSize = 4, Seed = seed, Shuffle = shuffle, DropLast = dropLast };
+        var l1 = new DataLoader<FakeBatch>(30, r => Build(r), O(1));
+        l1.Order(0).Should().Equal(new DataLoader<FakeBatch>(30, r => Build(r), O(1)).Order(0));
+        l1.Order(0).Should().NotEqual(l1.Order(1));
+        l1.Order(0).Should().NotEqual(new DataLoader<FakeBatch>(30, r => Build(r), O(2)).Order(0));
+        l1.Order(0).Order().Should().Equal(Enumerable.Range(0, 30));
+        var seq = new DataLoader<FakeBatch>(30, r => Build(r), O(1, shuffle: false, dropLast: false));
+        seq.BatchCount.Should().Be(8);
+        var all = seq.Epoch(0).ToList();
+        all.SelectMany(b => b.Indices).Should().Equal(Enumerable.Range(0, 30));
+        all[^1].Indices.Should().HaveCount(2);
+        foreach (var b in all) b.Dispose();
+    }
+
+    [Fact]
+    public void StoppingEarlyDisposesPrefetchedBatchesAndStopsWorkers()
+    {
+        int built = 0;
+        var loader = new DataLoader<FakeBatch>(400, r => { Interlocked.Increment(ref built); return Build(r, 1); },
+            new LoaderOptions { BatchSize = 2, Workers = 3, Prefetch = 4 });
+        var live0 = FakeBatch.Live;
+        var taken = new List<FakeBatch>();
+        foreach (var b in loader.Epoch(0))
+        {
+            taken.Add(b);
+            if (taken.Count == 3) break;
+        }
+        built.Should().BeLessOrEqualTo(3 + 4 + 3, "the queue is bounded by prefetch");
+        var after = built;
+        Thread.Sleep(50);
+        built.Should().Be(after, "workers stopped");
+        taken.Should().OnlyContain(b => !b.Disposed, "batches handed out belong to the consumer");
+        (FakeBatch.Live - live0).Should().BeGreaterThanOrEqualTo(3);
+        foreach (var b in taken) b.Dispose();
+    }
+
+    [Fact]
+    public void CancellationStopsTheEpoch()
+    {
+        using var cts = new CancellationTokenSource();
+        var loader = new DataLoader<FakeBatch>(100, r => Build(r, 5), new LoaderOptions { BatchSize = 2, Workers = 2 });
+        var got = new List<FakeBatch>();
+        var act = () =>
+        {
+            foreach (var b in loader.Epoch(0, cts.Token)) { got.Add(b); if (got.Count == 2) cts.Cancel(); }
+        };
+        act.Should().Throw<OperationCanceledException>();
+        got.Should().HaveCount(2);
+        foreach (var b in got) b.Dispose();
+    }
+
+    [Fact]
+    public void WorkerErrorsReachTheConsumerAtTheirBatch()
+    {
+        var loader = new DataLoader<FakeBatch>(20, r => r.BatchIndex == 3 ? throw new IOException("bad file x.png") : Build(r),
+            new LoaderOptions { BatchSize = 2, Workers = 2, Shuffle = false });
+        var got = new List<FakeBatch>();
+        var act = () => { foreach (var b in loader.Epoch(0)) got.Add(b); };
+        act.Should().Throw<IOException>().WithMessage("bad file x.png");
+        got.Should().HaveCount(3);
+        foreach (var b in got) b.Dispose();
+    }
+
+    [Fact]
+    public void SegmentationBatchesAreDeterministicTensors()
+    {
+        var ds = new SyntheticSceneDataset(5, 12, 96, 128, seed: 2);
+        var pipe = SegPipeline.Train(64, 64, scaleLong: 256, scaleShort: 96);
+        SegBatch[] Run(int workers) => Loaders.Segmentation(ds, pipe, new LoaderOptions { BatchSize = 4, Seed = 5, Workers = workers }).Epoch(0).ToArray();
+        var a = Run(0);
+        var b = Run(3);
+        a.Should().HaveCount(3);
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i].Images.shape.Should().Equal(4, 3, 64, 64);
+            a[i].Labels.shape.Should().Equal(4, 64, 64);
+            a[i].Labels.dtype.Should().Be(ScalarType.Int64);
+            a[i].Images.equal(b[i].Images).Should().BeTrue();
+            a[i].Labels.equal(b[i].Labels).Should().BeTrue();
+            a[i].Labels.ToArray<long>().Should().OnlyContain(v => v < 5 || v == 255);
+        }
+        foreach (var x in a.Concat(b)) x.Dispose();
+    }
+
+    [Fact]
+    public void ClassificationBatchesOnTinyImageNet()
+    {
+        var ds = new TinyImageNetDataset(DataTestPaths.Tiny, "val");
+        var loader = Loaders.Classification(ds, new ClsTransform { Size = 64 }, new MixupCutmix(), new LoaderOptions { BatchSize = 16, Seed = 3, Workers = 2 });
+        using var b = loader.Epoch(0).First();
+        b.Images.shape.Should().Equal(16, 3, 64, 64);
+        b.Targets.shape.Should().Equal(16, ds.NumClasses);
+        using var sums = b.Targets.sum(1);
+        sums.ToArray<float>().Should().OnlyContain(v => Math.Abs(v - 1) < 1e-4);
+        b.Labels.ToArray<long>().Should().Equal(b.Indices.Select(i => (long)ds.LabelOf(i)));
+    }
+}
+
+public class LoaderBadInputTests
+{
+    [Fact]
+    public void LoaderNamesTheBadFileOrSkipsItWhenAsked()
+    {
+        using var t = DataTestPaths.SmallCamVid(4);
+        var ds = new CamVidDataset(t.Path, "val");
+        var victim = ds.Pairs[2].Image;
+        File.WriteAllBytes(victim, File.ReadAllBytes(victim)[..500]);
+        var pipe = SegPipeline.Train(64, 64, scaleLong: 128, scaleShort: 96);
+        var opts = new LoaderOptions { BatchSize = 2, Workers = 2, Shuffle = false };
+        var act = () => { foreach (var b in Loaders.Segmentation(ds, pipe, opts).Epoch(0)) b.Dispose(); };
+        act.Should().Throw<BoostFormer.Torch.IO.ImageDecodeException>().WithMessage($"*{victim}*");
+
+        var log = new BadSampleLog();
+        var batches = Loaders.Segmentation(ds, pipe, opts, log).Epoch(0).ToList();
+        batches.Should().HaveCount(2);
+        batches[1].Paths.Should().Equal(ds.Pairs[3].Image, ds.Pairs[3].Image);
+        log.Items.Should().ContainSingle().Which.Path.Should().Be(victim);
+        foreach (var b in batches) b.Dispose();
+    }
+}
