@@ -1,4 +1,5 @@
 using BoostFormer.Torch;
+using BoostFormer.Torch.IO;
 using static BoostFormer.Torch.torch;
 
 namespace BoostFormer.Visualization;
@@ -50,11 +51,11 @@ public sealed class Image : RichOutput
         File.Move(tmp, path, overwrite: true);
     }
 
-    /// <summary>Loads a PNG file (palette images are expanded to RGB).</summary>
+    /// <summary>Loads a PNG or JPEG file as RGB (libpng/libjpeg through <see cref="ImageCodec"/>).</summary>
     public static Image Load(string path, string? caption = null)
     {
-        var p = Png.Load(path);
-        return new Image(p.Pixels, p.Width, p.Height, p.Channels, caption);
+        var d = ImageCodec.DecodeFile(path, ImageReadMode.Rgb);
+        return new Image(d.Pixels, d.Width, d.Height, d.Channels, caption);
     }
 
     /// <summary>

@@ -1,23 +1,25 @@
 using System.Globalization;
+using BoostFormer.Data;
+using BoostFormer.Torch.IO;
 
 namespace BoostFormer.Visualization;
 
 /// <summary>An image with its per-pixel class ids (row-major, <see cref="Image.Width"/> × <see cref="Image.Height"/>).</summary>
-public sealed record LabelledImage(Image Image, int[] Labels, Palette Palette, string Source)
+public sealed record LabelledImage(Image Image, int[] Labels, DatasetInfo Dataset, string Source)
 {
-    /// <summary>The label map coloured with <see cref="Palette"/>.</summary>
-    public Image Colorized(string? caption = "labels") => Segmentation.Colorize(Labels, Image.Width, Image.Height, Palette, caption);
+    /// <summary>The label map coloured with the dataset's palette.</summary>
+    public Image Colorized(string? caption = "labels") => Segmentation.Colorize(Labels, Image.Width, Image.Height, Dataset, caption);
 
     /// <summary>The label map blended over the image.</summary>
     public Image Overlay(double alpha = 0.5, string? caption = "overlay") =>
-        Segmentation.Overlay(Image, Labels, Image.Width, Image.Height, Palette, alpha, caption);
+        Segmentation.Overlay(Image, Labels, Image.Width, Image.Height, Dataset, alpha, caption);
 
     /// <summary>Image, labels and overlay side by side.</summary>
     public ImageGrid Grid(int? cellWidth = null) =>
         new(new[] { Image.WithCaption(Path.GetFileName(Source)), Colorized(), Overlay() }, columns: 3, cellWidth: cellWidth);
 
     /// <summary>Legend of the classes present.</summary>
-    public Legend Legend() => new(Palette, Labels.Where(l => (uint)l < (uint)Palette.Count).Distinct().OrderBy(l => l).ToArray());
+    public Legend Legend() => new(Dataset, Labels.Where(l => (uint)l < (uint)Dataset.NumClasses).Distinct().OrderBy(l => l).ToArray());
 }
 
 /// <summary>
@@ -41,10 +43,10 @@ public static class SampleScenes
         var imgPath = Path.Combine(dataRoot, "camvid", parts[0]);
         var lblPath = Path.Combine(dataRoot, "camvid", parts[1]);
         var image = Image.Load(imgPath);
-        var lbl = Png.Load(lblPath);
+        var lbl = ImageCodec.DecodeFile(lblPath, ImageReadMode.Label);
         if (lbl.Channels != 1 || lbl.Width != image.Width || lbl.Height != image.Height)
             throw new InvalidDataException($"{lblPath}: expected a {image.Width}x{image.Height} single-channel label map, got {lbl.Width}x{lbl.Height}x{lbl.Channels}");
-        return new LabelledImage(image, lbl.Pixels.Select(b => (int)b).ToArray(), Palettes.CamVid, imgPath);
+        return new LabelledImage(image, lbl.Pixels.Select(b => (int)b).ToArray(), DatasetInfo.CamVid, imgPath);
     }
 
     /// <summary>
@@ -97,7 +99,7 @@ public static class SampleScenes
                 rgb[3 * i + 1] = (byte)Math.Clamp(g * shade, 0, 255);
                 rgb[3 * i + 2] = (byte)Math.Clamp(b * shade, 0, 255);
             }
-        return new LabelledImage(new Image(rgb, width, height, 3), labels, Palettes.CamVid, $"synthetic-street-{seed.ToString(CultureInfo.InvariantCulture)}");
+        return new LabelledImage(new Image(rgb, width, height, 3), labels, DatasetInfo.CamVid, $"synthetic-street-{seed.ToString(CultureInfo.InvariantCulture)}");
     }
 
     /// <summary>CamVid sample <paramref name="index"/> when <paramref name="dataRoot"/> has CamVid, else the synthetic scene.</summary>

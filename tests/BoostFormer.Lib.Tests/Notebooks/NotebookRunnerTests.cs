@@ -249,6 +249,22 @@ public class NotebookRunnerTests
     }
 
     [Fact]
+    public void AutoImportedNamespacesHaveNoAmbiguousTypeNames()
+    {
+        // Cells import every BoostFormer.* namespace of the library plus BoostFormer.Torch: two public types with the
+        // same name in those namespaces would make that name ambiguous (CS0104) in every notebook.
+        var lib = typeof(NotebookRunner).Assembly.GetExportedTypes().Where(t => !t.IsNested && t.Namespace?.StartsWith("BoostFormer") == true);
+        var torchTypes = typeof(BoostFormer.Torch.torch).Assembly.GetExportedTypes()
+            .Where(t => t.Namespace == "BoostFormer.Torch" && (!t.IsNested || t.DeclaringType == typeof(BoostFormer.Torch.torch)));
+        var clashes = lib.Concat(torchTypes)
+            .GroupBy(t => t.Name.Split('`')[0])
+            .Where(g => g.Select(t => t.Namespace).Distinct().Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(t => t.FullName))}")
+            .ToList();
+        clashes.Should().BeEmpty("notebook cells import all these namespaces");
+    }
+
+    [Fact]
     public void ParameterResolutionFollowsParamThenEnvironment()
     {
         var dir = NotebookTestSupport.TempDir("nb-root");
