@@ -7,3 +7,6 @@ bash scripts/setup.sh
 export BOOSTFORMER_DATA="${BOOSTFORMER_DATA:-$(cd .. && pwd)/shared/data}"
 dotnet build BoostFormer.Lib.sln -c Release -nologo -v q
 dotnet run --project src/BoostFormer.Cli -c Release --no-build -- info
+# Every notebook, headlessly; executed copies go to out/notebooks/ (git-ignored). Extra arguments (--scale ci|demo|full,
+# --param key=value, --in-place, ...) are passed through.
+dotnet run --project src/BoostFormer.Cli -c Release --no-build -- notebooks run notebooks "$@"

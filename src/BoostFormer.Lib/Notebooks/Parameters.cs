@@ -1,0 +1,151 @@
+using System.Globalization;
+
+namespace BoostFormer.Notebooks;
+
+/// <summary>
+/// The values a notebook run was given, papermill-style: the scale (<c>ci</c>, <c>demo</c> or <c>full</c>), the data root
+/// and free <c>key=value</c> parameters.
+/// </summary>
+public sealed record ParameterSet
+{
+    /// <summary>The accepted scales, smallest first.</summary>
+    public static readonly IReadOnlyList<string> Scales = new[] { "ci", "demo", "full" };
+
+    /// <summary>Run scale: <c>ci</c> (seconds, for CI), <c>demo</c> (minutes; the default) or <c>full</c> (the real experiment).</summary>
+    public string Scale { get; }
+    /// <summary>Data root (the folder holding <c>camvid/</c>, <c>ade20k-sample/</c>, …), or null to use embedded synthetic data.</summary>
+    public string? DataRoot { get; }
+    /// <summary>Free parameters (<c>--param key=value</c>), keys case-insensitive.</summary>
+    public IReadOnlyDictionary<string, string> Values { get; }
+
+    /// <summary>Creates a parameter set; the scale must be one of <see cref="Scales"/>.</summary>
+    public ParameterSet(string scale, string? dataRoot, IReadOnlyDictionary<string, string>? values = null)
+    {
+        if (!Scales.Contains(scale)) throw new ArgumentException($"unknown scale '{scale}' (use ci, demo or full)", nameof(scale));
+        Scale = scale;
+        DataRoot = dataRoot;
+        Values = new Dictionary<string, string>(values ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Resolves the data root the way the CLI documents it: the <c>data</c> parameter (must exist), else the environment
+    /// variable <c>BOOSTFORMER_DATA</c> (ignored, with a warning, when the folder does not exist), else null.
+    /// </summary>
+    public static ParameterSet Resolve(string scale, IReadOnlyDictionary<string, string>? values, TextWriter? warnings = null)
+    {
+        values ??= new Dictionary<string, string>();
+        string? root = null;
+        var given = values.FirstOrDefault(kv => string.Equals(kv.Key, "data", StringComparison.OrdinalIgnoreCase)).Value;
+        if (!string.IsNullOrEmpty(given))
+        {
+            root = Path.GetFullPath(given);
+            if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--param data={given}: the data root '{root}' does not exist");
+        }
+        else if (Environment.GetEnvironmentVariable("BOOSTFORMER_DATA") is { Length: > 0 } env)
+        {
+            var full = Path.GetFullPath(env);
+            if (Directory.Exists(full)) root = full;
+            else warnings?.WriteLine($"warning: BOOSTFORMER_DATA={env} does not exist; notebooks use the embedded synthetic data");
+        }
+        return new ParameterSet(scale, root, values);
+    }
+
+    /// <summary>From the environment (<c>BOOSTFORMER_SCALE</c>, default <c>demo</c>; <c>BOOSTFORMER_DATA</c>): what a notebook sees outside the runner, e.g. in Polyglot Notebooks.</summary>
+    public static ParameterSet FromEnvironment()
+    {
+        var scale = Environment.GetEnvironmentVariable("BOOSTFORMER_SCALE") is { Length: > 0 } s && Scales.Contains(s) ? s : "demo";
+        return Resolve(scale, null);
+    }
+}
+
+/// <summary>
+/// What the current notebook run was given (papermill-like): <c>Parameters.Scale</c>, <c>Parameters.DataRoot</c>,
+/// <c>Parameters.Get("epochs", 3)</c>, <c>Parameters.ByScale(ci: 2, demo: 20, full: 200)</c>. The headless runner sets
+/// them per notebook from <c>--scale</c> and <c>--param</c>; elsewhere (Polyglot Notebooks, tests) they come from the
+/// environment (<c>BOOSTFORMER_SCALE</c>, <c>BOOSTFORMER_DATA</c>).
+/// </summary>
+public static class Parameters
+{
+    private static ParameterSet? _current;
+    private static readonly object Gate = new();
+
+    /// <summary>The active parameter set.</summary>
+    public static ParameterSet Current
+    {
+        get { lock (Gate) return _current ??= ParameterSet.FromEnvironment(); }
+    }
+
+    /// <summary>Makes <paramref name="set"/> active until the returned handle is disposed (the runner does this per notebook).</summary>
+    public static IDisposable Use(ParameterSet set)
+    {
+        lock (Gate)
+        {
+            var previous = _current;
+            _current = set;
+            return new Restore(previous);
+        }
+    }
+
+    private sealed class Restore(ParameterSet? previous) : IDisposable
+    {
+        private bool _done;
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            lock (Gate) _current = previous;
+        }
+    }
+
+    /// <summary>Run scale: <c>ci</c>, <c>demo</c> or <c>full</c>.</summary>
+    public static string Scale => Current.Scale;
+    /// <summary>True at <c>ci</c> scale.</summary>
+    public static bool IsCi => Scale == "ci";
+    /// <summary>Data root, or null when the notebook should use embedded synthetic data.</summary>
+    public static string? DataRoot => Current.DataRoot;
+    /// <summary>True when a data root is available.</summary>
+    public static bool HasData => DataRoot is not null;
+    /// <summary>All free parameters.</summary>
+    public static IReadOnlyDictionary<string, string> Values => Current.Values;
+
+    /// <summary>Picks the value for the current scale.</summary>
+    public static T ByScale<T>(T ci, T demo, T full) => Scale switch { "ci" => ci, "demo" => demo, _ => full };
+
+    /// <summary>The parameter <paramref name="key"/> converted to <typeparamref name="T"/> (invariant culture), or <paramref name="defaultValue"/>.</summary>
+    public static T Get<T>(string key, T defaultValue)
+    {
+        if (!Values.TryGetValue(key, out var raw)) return defaultValue;
+        var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        try
+        {
+            object value = target == typeof(string) ? raw
+                : target == typeof(bool) ? raw.Trim().ToLowerInvariant() switch
+                {
+                    "1" or "true" or "yes" or "on" => true,
+                    "0" or "false" or "no" or "off" => false,
+                    _ => throw new FormatException("expected true/false"),
+                }
+                : target.IsEnum ? Enum.Parse(target, raw, ignoreCase: true)
+                : Convert.ChangeType(raw, target, CultureInfo.InvariantCulture);
+            return (T)value;
+        }
+        catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException or ArgumentException)
+        {
+            throw new ArgumentException($"parameter {key}={raw} is not a valid {target.Name}: {e.Message}", key, e);
+        }
+    }
+
+    /// <summary>The string parameter <paramref name="key"/>, or <paramref name="defaultValue"/>.</summary>
+    public static string Get(string key, string defaultValue) => Get<string>(key, defaultValue);
+
+    /// <summary>A path under the data root; throws a clear error when there is no data root.</summary>
+    public static string DataPath(params string[] parts)
+    {
+        if (DataRoot is null) throw new InvalidOperationException("no data root: pass --param data=DIR or set BOOSTFORMER_DATA (check Parameters.HasData first)");
+        return Path.Combine(new[] { DataRoot }.Concat(parts).ToArray());
+    }
+
+    /// <summary>True when the data root exists and contains <paramref name="relative"/> (file or folder).</summary>
+    public static bool HasDataFile(string relative) =>
+        DataRoot is not null && (File.Exists(Path.Combine(DataRoot, relative)) || Directory.Exists(Path.Combine(DataRoot, relative)));
+}

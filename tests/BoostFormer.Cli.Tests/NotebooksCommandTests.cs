@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+
+namespace BoostFormer.Cli.Tests;
+
+public class NotebooksCommandTests
+{
+    private static string Fixtures
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            {
+                var c = Path.Combine(d.FullName, "tests", "BoostFormer.Lib.Tests", "Notebooks", "fixtures");
+                if (Directory.Exists(c)) return c;
+            }
+            throw new DirectoryNotFoundException("tests/BoostFormer.Lib.Tests/Notebooks/fixtures not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    private static string Temp()
+    {
+        var d = Path.Combine(Path.GetTempPath(), $"bf-cli-nb-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    [Fact]
+    public async Task RunWritesTheExecutedNotebookAndPrintsProgress()
+    {
+        var outDir = Temp();
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "--scale", "ci", "--param", "answer=42", "--output", outDir);
+        code.Should().Be(0, output);
+        output.Should().Contain("[succeeds.ipynb] cell 2/9 ok").And.Contain("[succeeds.ipynb] cell 9/9 ok").And.MatchRegex(@"succeeds\.ipynb\s+8\s+[0-9.]+\s+ok");
+        var nb = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "succeeds.ipynb")))!;
+        nb["cells"]![1]!["outputs"]!.ToJsonString().Should().Contain("answer=42");
+    }
+
+    [Fact]
+    public async Task FailingCellExitsNonZeroNamingNotebookCellLineAndException()
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "fails.ipynb"), "--scale", "ci", "-o", Temp());
+        code.Should().Be(1, output);
+        output.Should().Contain("error: fails.ipynb: cell 3, line 2: System.InvalidOperationException: boom at n=42");
+    }
+
+    [Fact]
+    public async Task CellPastTheTimeoutFails()
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "timeout.ipynb"), "--timeout-per-cell", "1", "-o", Temp());
+        code.Should().Be(1, output);
+        output.Should().Contain("timeout.ipynb: cell 2: timed out (the cell did not finish within 1 s (--timeout-per-cell))");
+    }
+
+    [Fact]
+    public async Task AFolderRunsInOrderAndStopsAtTheFirstFailingNotebook()
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Fixtures, "-o", Temp());
+        code.Should().Be(1, output);
+        output.Should().Contain("compile-error.ipynb: cell 2, line 2: CompilationError: CS0103");
+        output.Should().NotContain("[fails.ipynb]", "the run stops at the first failure");
+        output.Should().Contain("3 notebook(s) not run after the failure");
+    }
+
+    [Fact]
+    public async Task InPlaceWritesOutputsIntoTheSourceNotebook()
+    {
+        var dir = Temp();
+        var nb = Path.Combine(dir, "copy.ipynb");
+        File.Copy(Path.Combine(Fixtures, "succeeds.ipynb"), nb);
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", nb, "--in-place", "--scale", "ci");
+        code.Should().Be(0, output);
+        var doc = JsonNode.Parse(File.ReadAllText(nb))!;
+        doc["cells"]![2]!["outputs"]![0]!["data"]!["text/plain"]!.ToJsonString().Should().Contain("HELLO FROM CELL 2");
+        doc["metadata"]!["boostformer"]!["scale"]!.GetValue<string>().Should().Be("ci");
+    }
+
+    [Theory]
+    [InlineData("--param", "novalue", "--param 'novalue': expected key=value")]
+    [InlineData("--param", "data=/definitely/not/here", "--param data=/definitely/not/here: the data root '/definitely/not/here' does not exist")]
+    [InlineData("--timeout-per-cell", "-3", "--timeout-per-cell must be >= 0")]
+    public async Task BadArgumentsGiveOneClearError(string option, string value, string message)
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), option, value, "-o", Temp());
+        code.Should().Be(2, output);
+        output.Should().Contain("error: " + message);
+    }
+
+    [Fact]
+    public async Task MissingNotebookAndUnknownScaleAreRejected()
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", "no/such.ipynb");
+        code.Should().Be(2, output);
+        output.Should().Contain("notebook or folder 'no/such.ipynb' does not exist");
+        var (code2, output2) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "--scale", "huge");
+        code2.Should().NotBe(0, output2);
+        output2.Should().Contain("huge");
+    }
+}

@@ -1,0 +1,104 @@
+using BoostFormer.Notebooks;
+using BoostFormer.Torch;
+using BoostFormer.Visualization;
+
+namespace BoostFormer.Lib.Tests.Visualization;
+
+public class ImageTests
+{
+    [Fact]
+    public void ChannelsFirstAndChannelsLastTensorsGiveTheSameImage()
+    {
+        using var scope = torch.NewDisposeScope();
+        var hwc = torch.arange(4 * 5 * 3).remainder(256).to(torch.uint8).reshape(4, 5, 3);
+        var chw = hwc.permute(2, 0, 1);
+        var a = Image.FromTensor(hwc);
+        var b = Image.FromTensor(chw);
+        (a.Width, a.Height, a.Channels).Should().Be((5, 4, 3));
+        a.Pixels.Should().Equal(b.Pixels);
+        a.Pixels.Should().Equal(hwc.contiguous().ToArray<byte>());
+        Image.FromTensor(chw.unsqueeze(0)).Pixels.Should().Equal(a.Pixels, "a batch of one is accepted");
+    }
+
+    [Fact]
+    public void FloatTensorsAreScaledFromUnitRangeOrTheirOwnRange()
+    {
+        using var scope = torch.NewDisposeScope();
+        var unit = torch.tensor(new float[] { 0f, 0.5f, 1f, 0.25f }, 2, 2);
+        Image.FromTensor(unit).Pixels.Should().Equal(0, 128, 255, 64);
+        var wide = torch.tensor(new float[] { -2f, 0f, 2f, 6f }, 2, 2);
+        Image.FromTensor(wide).Pixels.Should().Equal(0, 64, 128, 255);
+        Image.FromTensor(wide, min: 0, max: 2).Pixels.Should().Equal(0, 0, 255, 255);
+        var viridis = Image.FromTensor(unit, colormap: "viridis");
+        viridis.Channels.Should().Be(3);
+        viridis.Pixels.Take(3).Should().Equal(68, 1, 84);
+    }
+
+    [Fact]
+    public void ToTensorInvertsFromTensor()
+    {
+        using var scope = torch.NewDisposeScope();
+        var t = torch.arange(3 * 2 * 2).to(torch.float32).reshape(3, 2, 2).div(11.0);
+        var img = Image.FromTensor(t);
+        var back = img.ToTensor();
+        back.shape.Should().Equal(3, 2, 2);
+        back.sub(t).abs().max().item<float>().Should().BeLessThan(1f / 255 + 1e-6f);
+    }
+
+    [Fact]
+    public void WrongShapesAreRejectedWithTheShape()
+    {
+        using var scope = torch.NewDisposeScope();
+        var act = () => Image.FromTensor(torch.zeros(2, 5, 7));
+        act.Should().Throw<ArgumentException>().WithMessage("*[2, 5, 7]*");
+        var act2 = () => Image.FromTensor(torch.zeros(5));
+        act2.Should().Throw<ArgumentException>().WithMessage("*[5]*");
+    }
+
+    [Fact]
+    public void DisplayFormatsArePngOrCaptionedHtml()
+    {
+        var img = new Image(new byte[] { 1, 2, 3, 4 }, 2, 2, 1);
+        img.Formats().Select(f => f.Mime).Should().Equal("image/png", "text/plain");
+        Png.Decode(Convert.FromBase64String(img.Formats().First().Data)).Pixels.Should().Equal(1, 2, 3, 4);
+        var captioned = img.WithCaption("a <b>");
+        var html = captioned.Formats().First();
+        html.Mime.Should().Be("text/html");
+        html.Data.Should().Contain("<img src=\"data:image/png;base64,").And.Contain("a &lt;b&gt;</figcaption>");
+    }
+
+    [Fact]
+    public void SaveWritesAPngFile()
+    {
+        var dir = BoostFormer.Lib.Tests.Notebooks.NotebookTestSupport.TempDir("img-save");
+        var path = Path.Combine(dir, "x.png");
+        new Image(new byte[] { 10, 20, 30 }, 1, 1, 3).Save(path);
+        Image.Load(path).Pixels.Should().Equal(10, 20, 30);
+        Directory.GetFiles(dir).Should().HaveCount(1, "no temp file is left behind");
+    }
+
+    [Fact]
+    public void GridShowsEveryImageWithItsCaption()
+    {
+        var a = new Image(new byte[] { 0, 0, 0 }, 1, 1, 3, "image");
+        var b = new Image(new byte[] { 255, 255, 255 }, 1, 1, 3, "label");
+        var grid = new ImageGrid(new[] { a, b }, columns: 2, title: "pair", cellWidth: 64);
+        var html = grid.ToHtml();
+        System.Text.RegularExpressions.Regex.Matches(html, "<img ").Count.Should().Be(2);
+        html.Should().Contain(">image</figcaption>").And.Contain(">label</figcaption>").And.Contain("repeat(2, max-content)").And.Contain("width=\"64\"");
+        grid.ToString().Should().Be("ImageGrid (2 images, 2 columns) \"pair\": image; label");
+    }
+
+    [Fact]
+    public void FormatterUsesRichFormatsHtmlContentAndTensorText()
+    {
+        using var scope = torch.NewDisposeScope();
+        OutputFormatter.Format(null).Single().Should().Be(("text/plain", "<null>"));
+        var t = OutputFormatter.Format(torch.ones(2, 2)).Single();
+        t.Data.Should().StartWith("tensor [2, 2] Float32\n").And.Contain("1  1");
+        OutputFormatter.Format(torch.ones(20, 20)).Single().Data.Should().Be("tensor [20, 20] Float32");
+        OutputFormatter.Format(new Microsoft.AspNetCore.Html.HtmlString("<b>x</b>")).Select(f => f.Mime).Should().Equal("text/html", "text/plain");
+        OutputFormatter.Format(new List<int> { 1, 2 }).Single().Data.Should().Be("[1, 2]");
+        OutputFormatter.Format(2.5).Single().Data.Should().Be("2.5");
+    }
+}
