@@ -127,7 +127,7 @@ public sealed class SegmentationTrainer
         using var loss = new SegmentationLoss(_o.Loss, _model.NumClasses);
         var named = _model.Module.named_parameters().ToList();
         if (AuxiliaryHead is not null) named.AddRange(AuxiliaryHead.named_parameters().Select(p => ("auxiliary_head." + p.name, p.parameter)));
-        using var optimizer = new AdamW(ParameterGrouping.SegFormerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
+        using var optimizer = TorchOptimizer.AdamW(ParameterGrouping.SegFormerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
         var schedule = new PolynomialWarmupSchedule(totalIterations, _o.WarmupIterations, _o.LearningRate, _o.PolyPower, _o.EndLearningRate);
 
         long iteration = 0, epoch = 0, batchInEpoch = 0;
@@ -187,7 +187,7 @@ public sealed class SegmentationTrainer
                     var ips = stepTime > 0 ? train.BatchSize / stepTime : 0;
                     var done = iteration - startIteration;
                     var eta = TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds / Math.Max(1, done) * (totalIterations - iteration));
-                    var lr = optimizer.Groups[0].Lr;
+                    var lr = optimizer.GetLr(0);
                     if (store is not null && (iteration % Math.Max(1, _o.LogInterval) == 0 || iteration == totalIterations))
                     {
                         var m = new Dictionary<string, double> { ["loss"] = lossValue + _o.Loss.AuxiliaryWeight * auxValue, ["loss_main"] = lossValue, ["lr"] = lr, ["images_per_s"] = ips };

@@ -25,15 +25,15 @@ public class OptimizationTests
     private static Tensor Sin(int n, double a) => tensor(Enumerable.Range(0, n).Select(i => (float)Math.Sin(i * a)).ToArray());
 
     [Fact]
-    public void AdamW_matches_torch_optim_AdamW_with_two_groups()
+    public void AdamW_adapter_matches_torch_optim_AdamW_with_two_groups()
     {
         using var scope = NewDisposeScope();
         using var p1 = new nn.Parameter(Sin(6, 0.3).reshape(2, 3));
         using var p2 = new nn.Parameter(Sin(4, 0.7));
-        using var opt = new AdamW(new[]
+        using var opt = TorchOptimizer.AdamW(new[]
         {
-            new ParamGroup("a", new[] { ("p1", p1) }, 1e-2, 0.05),
-            new ParamGroup("b", new[] { ("p2", p2) }, 1e-1, 0.0),
+            new NamedParamGroup("a", new[] { ("p1", p1) }, 1e-2, 0.05),
+            new NamedParamGroup("b", new[] { ("p2", p2) }, 1e-1, 0.0),
         });
         for (int t = 0; t < 3; t++)
         {
@@ -55,8 +55,8 @@ public class OptimizationTests
         using var scope = NewDisposeScope();
         using var p = new nn.Parameter(Sin(5, 0.4));
         using var q = new nn.Parameter(Sin(5, 0.4));
-        using var o1 = new AdamW(new[] { new ParamGroup("g", new[] { ("w", p) }, 0.1, 0.01) });
-        using var o2 = new AdamW(new[] { new ParamGroup("g", new[] { ("w", q) }, 0.1, 0.01) });
+        using var o1 = TorchOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", p) }, 0.1, 0.01) });
+        using var o2 = TorchOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", q) }, 0.1, 0.01) });
         for (int t = 0; t < 2; t++) { o1.ZeroGrad(); p.pow(3).sum().backward(); o1.Step(); }
         using (no_grad()) q.copy_(p);
         var st = o1.StateDict();
@@ -101,7 +101,7 @@ public class OptimizationTests
             ("decode_head.batch_norm.weight", new nn.Parameter(zeros(4))),
         };
         var groups = ParameterGrouping.SegFormerGroups(ps, 6e-5, 0.01);
-        ParamGroup G(string n) => groups.Single(g => g.Parameters.Any(p => p.name == n));
+        NamedParamGroup G(string n) => groups.Single(g => g.Parameters.Any(p => p.name == n));
         G("encoder.block.0.0.attention.self.query.weight").WeightDecay.Should().Be(0.01);
         G("encoder.block.0.0.attention.self.query.weight").InitialLr.Should().Be(6e-5);
         G("encoder.block.0.0.attention.self.query.bias").WeightDecay.Should().Be(0);

@@ -15,6 +15,7 @@ public sealed class TempDir : IDisposable
     public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
 }
 
+[Collection(GlobalRngCollection.Name)]
 public class TrainerTests
 {
     private const int K = 4;

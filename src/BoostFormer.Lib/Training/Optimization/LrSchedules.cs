@@ -13,7 +13,7 @@ public abstract record LrSchedule
     public void Apply(ITrainingOptimizer optimizer, long step)
     {
         var f = Factor(step);
-        foreach (var g in optimizer.Groups) g.Lr = g.InitialLr * f;
+        for (int i = 0; i < optimizer.Groups.Count; i++) optimizer.SetLr(i, optimizer.Groups[i].InitialLr * f);
     }
 }
 

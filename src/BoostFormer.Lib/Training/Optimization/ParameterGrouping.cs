@@ -21,7 +21,7 @@ public static class ParameterGrouping
     public static bool IsHead(string name) => name.Contains("head", StringComparison.Ordinal) || name.StartsWith("classifier", StringComparison.Ordinal);
 
     /// <summary>The four groups (backbone/head × decay/no decay), without empty ones.</summary>
-    public static List<ParamGroup> SegFormerGroups(IEnumerable<(string name, nn.Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
+    public static List<NamedParamGroup> SegFormerGroups(IEnumerable<(string name, nn.Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
     {
         var buckets = new Dictionary<(bool head, bool noDecay), List<(string, nn.Parameter)>>
         {
@@ -32,11 +32,11 @@ public static class ParameterGrouping
             if (!p.requires_grad) continue;
             buckets[(IsHead(n), IsNoDecay(n, p))].Add((n, p));
         }
-        var groups = new List<ParamGroup>();
+        var groups = new List<NamedParamGroup>();
         foreach (var ((head, noDecay), list) in buckets)
         {
             if (list.Count == 0) continue;
-            groups.Add(new ParamGroup($"{(head ? "head" : "backbone")}.{(noDecay ? "no_decay" : "decay")}", list,
+            groups.Add(new NamedParamGroup($"{(head ? "head" : "backbone")}.{(noDecay ? "no_decay" : "decay")}", list,
                 head ? lr * headLrMultiplier : lr, noDecay ? 0 : weightDecay));
         }
         return groups;
