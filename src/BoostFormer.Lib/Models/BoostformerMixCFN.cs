@@ -1,0 +1,120 @@
+using BoostFormer.Torch;
+using BoostFormer.Torch.Modules;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Models;
+
+/// <summary>
+/// The mixed depthwise conv of Mix-CFN (<c>mixconv</c>): the channels are split in half; the first half goes through a 3x3
+/// depthwise conv (<c>conv_3</c>), the second through a 5x5 one (<c>conv_5</c>), and the halves are concatenated.
+/// </summary>
+public sealed class BoostformerMixConv : nn.Module<Tensor, Tensor>
+{
+    public readonly Conv2d conv_3;
+    public readonly Conv2d conv_5;
+    public int channels { get; }
+
+    public BoostformerMixConv(int channels) : base(nameof(BoostformerMixConv))
+    {
+        if (channels % 2 != 0) throw new ArgumentException($"Mix-CFN splits channels in half; {channels} is odd", nameof(channels));
+        this.channels = channels;
+        var half = channels / 2;
+        conv_3 = new Conv2d(half, half, 3, 1, 1, groups: half);
+        conv_5 = new Conv2d(half, half, 5, 1, 2, groups: half);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var parts = input.split(channels / 2, 1);
+        var a = conv_3.call(parts[0]);
+        var b = conv_5.call(parts[1]);
+        return cat(new[] { a, b }, 1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Holder of <see cref="BoostformerMixConv"/> so the keys read <c>mlp.dwconv.mixconv.conv_3</c> as in the reference.</summary>
+public sealed class BoostformerMixDWConv : nn.Module<Tensor, Tensor>
+{
+    public readonly BoostformerMixConv mixconv;
+
+    public BoostformerMixDWConv(int channels) : base(nameof(BoostformerMixDWConv))
+    {
+        mixconv = new BoostformerMixConv(channels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input) => mixconv.call(input);
+}
+
+/// <summary>
+/// BoostFormer's Mix-CFN (switch e) on an NCHW map: 1x1 conv, BatchNorm (<c>norm_1</c>), mixed 3x3/5x5 depthwise conv
+/// (<c>dwconv.mixconv</c>), BatchNorm (<c>norm_2</c>), GELU, 1x1 conv. The reference names the two 1x1 convs
+/// <c>conv1</c>/<c>conv2</c> inside PoolFormer layers and <c>conv_1</c>/<c>conv_2</c> inside attention layers;
+/// the constructor's <c>underscoreNames</c> picks the second spelling.
+/// </summary>
+public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
+{
+    [NotAComponent] public readonly Conv2d conv_in;
+    public readonly BatchNorm2d norm_1;
+    public readonly BoostformerMixDWConv dwconv;
+    public readonly BatchNorm2d norm_2;
+    [NotAComponent] public readonly GELU act;
+    [NotAComponent] public readonly Conv2d conv_out;
+
+    public BoostformerMixCFN(int in_features, int hidden_features, bool underscoreNames, double batch_norm_eps = 1e-5) : base(nameof(BoostformerMixCFN))
+    {
+        conv_in = new Conv2d(in_features, hidden_features, 1);
+        norm_1 = new BatchNorm2d(hidden_features, batch_norm_eps);
+        dwconv = new BoostformerMixDWConv(hidden_features);
+        norm_2 = new BatchNorm2d(hidden_features, batch_norm_eps);
+        act = new GELU();
+        conv_out = new Conv2d(hidden_features, in_features, 1);
+        // Registration order follows the reference state dict: conv_1, norm_1, dwconv, norm_2, conv_2.
+        register_module(underscoreNames ? "conv_1" : "conv1", conv_in);
+        RegisterComponents();
+        register_module(underscoreNames ? "conv_2" : "conv2", conv_out);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var h = conv_in.call(input);
+        h = norm_1.call(h);
+        h = dwconv.call(h);
+        h = norm_2.call(h);
+        h = act.call(h);
+        return conv_out.call(h).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The Mix-FFN written with 1x1 convs on an NCHW map (<c>conv1</c>, 3x3 depthwise <c>dwconv</c>, GELU, <c>conv2</c>):
+/// the MLP of a PoolFormer layer when Mix-CFN (switch e) is off. Mathematically the SegFormer Mix-FFN.
+/// </summary>
+public sealed class BoostformerConvMixFFN : nn.Module<Tensor, Tensor>
+{
+    public readonly Conv2d conv1;
+    public readonly Conv2d dwconv;
+    public readonly GELU act;
+    public readonly Conv2d conv2;
+
+    public BoostformerConvMixFFN(int in_features, int hidden_features) : base(nameof(BoostformerConvMixFFN))
+    {
+        conv1 = new Conv2d(in_features, hidden_features, 1);
+        dwconv = new Conv2d(hidden_features, hidden_features, 3, 1, 1, groups: hidden_features);
+        act = new GELU();
+        conv2 = new Conv2d(hidden_features, in_features, 1);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var h = conv1.call(input);
+        h = dwconv.call(h);
+        h = act.call(h);
+        return conv2.call(h).MoveToOuterDisposeScope();
+    }
+}

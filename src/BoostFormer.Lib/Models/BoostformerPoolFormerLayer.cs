@@ -1,0 +1,50 @@
+using BoostFormer.Torch;
+using BoostFormer.Torch.Modules;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Models;
+
+/// <summary>
+/// BoostFormer's PoolFormer layer (switch b, stages 1–2 of the reference), on the H×W map of the tokens:
+/// <c>x = x + layer_scale_1 · (avgpool3x3(x) − x)</c> (stride 1, padding 1, count_include_pad=false), then
+/// <c>x = norm_2(x + layer_scale_2 · mlp(norm_1(x)))</c> with BatchNorm <c>norm_1</c>/<c>norm_2</c>, layer scales initialised
+/// to <c>layer_scale_init_value</c> (1e-5), and the Mix-CFN (or, with switch e off, a conv Mix-FFN) as <c>mlp</c>.
+/// </summary>
+public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
+{
+    public readonly nn.Parameter layer_scale_1;
+    public readonly nn.Parameter layer_scale_2;
+    public readonly BatchNorm2d norm_1;
+    public readonly BatchNorm2d norm_2;
+    public readonly nn.Module<Tensor, Tensor> mlp;
+    public readonly SegformerDropPath drop_path;
+
+    public BoostformerPoolFormerLayer(SegFormerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
+    {
+        var hidden = config.hidden_sizes[stage];
+        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new nn.Parameter(s);
+        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_2 = new nn.Parameter(s);
+        norm_1 = new BatchNorm2d(hidden, config.batch_norm_eps);
+        norm_2 = new BatchNorm2d(hidden, config.batch_norm_eps);
+        var mlpHidden = hidden * config.mlp_ratios[stage];
+        mlp = config.mix_cfn
+            ? new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: false, config.batch_norm_eps)
+            : new BoostformerConvMixFFN(hidden, mlpHidden);
+        drop_path = new SegformerDropPath(drop_path_prob);
+        RegisterComponents();
+    }
+
+    public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    {
+        using var scope = NewDisposeScope();
+        var x = SegformerLayout.ToNCHW(hidden_states, height, width);
+        var ls1 = layer_scale_1.view(-1, 1, 1);
+        var ls2 = layer_scale_2.view(-1, 1, 1);
+        var pooled = nn.functional.avg_pool2d(x, 3, 1, 1, ceil_mode: false, count_include_pad: false);
+        var mixed = (pooled - x) * ls1;
+        x = drop_path.call(mixed).add(x);
+        var m = mlp.call(norm_1.call(x)) * ls2;
+        x = norm_2.call(drop_path.call(m).add(x));
+        return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
+    }
+}

@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BoostFormer.Models;
+
+/// <summary>
+/// Configuration of a SegFormer (Mix Transformer encoder + all-MLP decoder) with the field names of Hugging Face's
+/// <c>SegformerConfig</c>, plus the BoostFormer ablation switches. Defaults are SegFormer-B0 for ADE20K (150 classes); every
+/// switch off is the published SegFormer, every switch on (and <see cref="encoder_layer_norm"/> off) is the BoostFormer
+/// reference. Build one with <see cref="FromName"/> (<c>segformer-b0..b5</c>, <c>boostformer-b0..b5</c>, <c>mit-b0..b5</c>)
+/// or <see cref="FromJson"/>, and derive ablations with <c>with { mix_cfn = true }</c>.
+/// </summary>
+public sealed record SegFormerConfig
+{
+    /// <summary>Input channels (3 for RGB).</summary>
+    public int num_channels { get; init; } = 3;
+    /// <summary>Number of encoder stages (4).</summary>
+    public int num_encoder_blocks { get; init; } = 4;
+    /// <summary>Layers per stage.</summary>
+    public int[] depths { get; init; } = { 2, 2, 2, 2 };
+    /// <summary>Sequence-reduction ratio R of the efficient self-attention per stage (reduction conv with kernel = stride = R).</summary>
+    public int[] sr_ratios { get; init; } = { 8, 4, 2, 1 };
+    /// <summary>Channel width per stage.</summary>
+    public int[] hidden_sizes { get; init; } = { 32, 64, 160, 256 };
+    /// <summary>Kernel size of each stage's overlapping patch embedding (padding = k // 2).</summary>
+    public int[] patch_sizes { get; init; } = { 7, 3, 3, 3 };
+    /// <summary>Stride of each stage's patch embedding.</summary>
+    public int[] strides { get; init; } = { 4, 2, 2, 2 };
+    /// <summary>Attention heads per stage.</summary>
+    public int[] num_attention_heads { get; init; } = { 1, 2, 5, 8 };
+    /// <summary>Mix-FFN expansion ratio per stage.</summary>
+    public int[] mlp_ratios { get; init; } = { 4, 4, 4, 4 };
+    /// <summary>Activation of the Mix-FFN (only "gelu" is supported, as in every released checkpoint).</summary>
+    public string hidden_act { get; init; } = "gelu";
+    /// <summary>Dropout after the attention output projection and the Mix-FFN.</summary>
+    public double hidden_dropout_prob { get; init; }
+    /// <summary>Dropout on the attention probabilities.</summary>
+    public double attention_probs_dropout_prob { get; init; }
+    /// <summary>Dropout before the decoder's classifier.</summary>
+    public double classifier_dropout_prob { get; init; } = 0.1;
+    /// <summary>Stochastic depth: drop-path probability of the last layer (linear decay from 0 over all layers).</summary>
+    public double drop_path_rate { get; init; } = 0.1;
+    /// <summary>Std of the normal initialisation of linear and conv weights.</summary>
+    public double initializer_range { get; init; } = 0.02;
+    /// <summary>LayerNorm epsilon: 1e-5 as in Hugging Face (PyTorch's default); 1e-6 as in the original NVlabs code.</summary>
+    public double layer_norm_eps { get; init; } = 1e-5;
+    /// <summary>BatchNorm epsilon.</summary>
+    public double batch_norm_eps { get; init; } = 1e-5;
+    /// <summary>Width of the all-MLP decoder (256 for B0/B1, 768 for B2–B5).</summary>
+    public int decoder_hidden_size { get; init; } = 256;
+    /// <summary>Number of classes (150 for ADE20K).</summary>
+    public int num_labels { get; init; } = 150;
+    /// <summary>Label value ignored by the loss.</summary>
+    public long semantic_loss_ignore_index { get; init; } = 255;
+
+    // ------------------------------------------------------------------ BoostFormer switches
+    /// <summary>(a) Pooling patch embedding: average pooling (patch kernel/stride/padding, count_include_pad=false), 1x1 conv, LayerNorm.</summary>
+    public bool pooling_patch_embedding { get; init; }
+    /// <summary>(b) PoolFormer token-mixer layers (BatchNorm norms, layer scale) in the stages of <see cref="poolformer_stages"/>.</summary>
+    public bool poolformer_blocks { get; init; }
+    /// <summary>Stages that become PoolFormer layers when <see cref="poolformer_blocks"/> is on (0-based; the reference: stages 1–2 = 0, 1).</summary>
+    public int[] poolformer_stages { get; init; } = { 0, 1 };
+    /// <summary>Initial value of the PoolFormer layer scales.</summary>
+    public double layer_scale_init_value { get; init; } = 1e-5;
+    /// <summary>(c) Pooled key/value attention in the stages of <see cref="pooled_kv_stages"/>: keys and values from the input
+    /// adaptively average-pooled to <see cref="kv_pool_size"/>², then LayerNorm and GELU (instead of the reduction conv).</summary>
+    public bool pooled_kv_attention { get; init; }
+    /// <summary>Stages with pooled key/value attention when <see cref="pooled_kv_attention"/> is on (the reference: stages 3–4 = 2, 3).</summary>
+    public int[] pooled_kv_stages { get; init; } = { 2, 3 };
+    /// <summary>Output size of the key/value adaptive pooling.</summary>
+    public int kv_pool_size { get; init; } = 7;
+    /// <summary>(d) No attention output projection (SelfOutput), with the reference layer order
+    /// <c>x = x + attn(x); x = layer_norm_2(x + mlp(layer_norm_1(x)))</c>.</summary>
+    public bool remove_self_output { get; init; }
+    /// <summary>(e) Mix-CFN: 1x1 conv, BatchNorm, half the channels through a 3x3 and half through a 5x5 depthwise conv,
+    /// concatenated, BatchNorm, GELU, 1x1 conv.</summary>
+    public bool mix_cfn { get; init; }
+    /// <summary>(f) Weighted-sum decoder: per-stage learned scalars weight the upsampled stage features, which are summed
+    /// (no concatenation, no fuse conv).</summary>
+    public bool weighted_sum_decoder { get; init; }
+    /// <summary>A LayerNorm closing each encoder stage (SegFormer has one; the BoostFormer reference has none).</summary>
+    public bool encoder_layer_norm { get; init; } = true;
+
+    /// <summary>True when stage <paramref name="stage"/> is built of PoolFormer layers.</summary>
+    public bool IsPoolFormerStage(int stage) => poolformer_blocks && poolformer_stages.Contains(stage);
+    /// <summary>True when stage <paramref name="stage"/> uses pooled key/value attention.</summary>
+    public bool IsPooledKvStage(int stage) => pooled_kv_attention && pooled_kv_stages.Contains(stage);
+
+    /// <summary>True when every BoostFormer switch is on.</summary>
+    public bool IsBoostFormer => pooling_patch_embedding && poolformer_blocks && pooled_kv_attention && remove_self_output && mix_cfn && weighted_sum_decoder && !encoder_layer_norm;
+
+    /// <summary>Checks the numbers are consistent; throws <see cref="ArgumentException"/> naming the field.</summary>
+    public SegFormerConfig Validate()
+    {
+        void Len(int[] a, string name)
+        {
+            if (a is null || a.Length != num_encoder_blocks)
+                throw new ArgumentException($"SegFormerConfig.{name} must have {num_encoder_blocks} entries (num_encoder_blocks), got {(a is null ? "null" : a.Length.ToString(CultureInfo.InvariantCulture))}");
+        }
+        Len(depths, nameof(depths)); Len(sr_ratios, nameof(sr_ratios)); Len(hidden_sizes, nameof(hidden_sizes));
+        Len(patch_sizes, nameof(patch_sizes)); Len(strides, nameof(strides)); Len(num_attention_heads, nameof(num_attention_heads));
+        Len(mlp_ratios, nameof(mlp_ratios));
+        for (int i = 0; i < num_encoder_blocks; i++)
+        {
+            if (hidden_sizes[i] <= 0 || depths[i] < 0 || strides[i] <= 0 || patch_sizes[i] <= 0 || sr_ratios[i] <= 0 || mlp_ratios[i] <= 0 || num_attention_heads[i] <= 0)
+                throw new ArgumentException($"SegFormerConfig: stage {i} has a non-positive size (hidden {hidden_sizes[i]}, depth {depths[i]}, stride {strides[i]}, patch {patch_sizes[i]}, sr {sr_ratios[i]}, mlp {mlp_ratios[i]}, heads {num_attention_heads[i]})");
+            if (hidden_sizes[i] % num_attention_heads[i] != 0)
+                throw new ArgumentException($"SegFormerConfig: hidden size {hidden_sizes[i]} of stage {i} is not a multiple of the number of attention heads ({num_attention_heads[i]})");
+            if (mix_cfn && hidden_sizes[i] * mlp_ratios[i] % 2 != 0)
+                throw new ArgumentException($"SegFormerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
+        }
+        if (num_labels <= 0) throw new ArgumentException($"SegFormerConfig.num_labels must be positive, got {num_labels}");
+        if (decoder_hidden_size <= 0) throw new ArgumentException($"SegFormerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
+        if (hidden_act != "gelu") throw new ArgumentException($"SegFormerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
+        if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegFormerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
+        return this;
+    }
+
+    /// <summary>The SegFormer sizes B0–B5 of the paper (Table 6 / Hugging Face's nvidia/mit-b*).</summary>
+    public static SegFormerConfig ForVariant(int b, int numLabels = 150)
+    {
+        var wide = new[] { 64, 128, 320, 512 };
+        var c = b switch
+        {
+            0 => new SegFormerConfig { hidden_sizes = new[] { 32, 64, 160, 256 }, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            1 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            2 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 6, 3 }, decoder_hidden_size = 768 },
+            3 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 18, 3 }, decoder_hidden_size = 768 },
+            4 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 8, 27, 3 }, decoder_hidden_size = 768 },
+            5 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 6, 40, 3 }, decoder_hidden_size = 768 },
+            _ => throw new ArgumentOutOfRangeException(nameof(b), b, "SegFormer variants are B0–B5"),
+        };
+        return c with { num_labels = numLabels };
+    }
+
+    /// <summary>All BoostFormer switches on, on top of <paramref name="c"/>'s sizes.</summary>
+    public static SegFormerConfig WithAllBoostFormerSwitches(SegFormerConfig c) => c with
+    {
+        pooling_patch_embedding = true, poolformer_blocks = true, pooled_kv_attention = true, remove_self_output = true,
+        mix_cfn = true, weighted_sum_decoder = true, encoder_layer_norm = false,
+    };
+
+    /// <summary>Names accepted by <see cref="FromName"/>.</summary>
+    public static IReadOnlyList<string> KnownNames { get; } =
+        Enumerable.Range(0, 6).SelectMany(i => new[] { $"segformer-b{i}", $"boostformer-b{i}", $"mit-b{i}" }).ToArray();
+
+    /// <summary>
+    /// <c>segformer-b0..b5</c> (SegFormer), <c>boostformer-b0..b5</c> (all BoostFormer switches on with the SegFormer sizes),
+    /// <c>mit-b0..b5</c> (same as segformer; the name of encoder-only checkpoints). Case-insensitive; "nvidia/" prefixes and
+    /// suffixes such as "-finetuned-ade-512-512" are ignored.
+    /// </summary>
+    public static SegFormerConfig FromName(string name, int numLabels = 150)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var n = name.Trim().ToLowerInvariant();
+        var slash = n.LastIndexOf('/');
+        if (slash >= 0) n = n[(slash + 1)..];
+        foreach (var (prefix, boost) in new[] { ("segformer-b", false), ("boostformer-b", true), ("mit-b", false) })
+        {
+            if (!n.StartsWith(prefix, StringComparison.Ordinal) || n.Length <= prefix.Length) continue;
+            var digit = n[prefix.Length];
+            if (digit < '0' || digit > '5' || (n.Length > prefix.Length + 1 && n[prefix.Length + 1] != '-')) continue;
+            var c = ForVariant(digit - '0', numLabels);
+            return boost ? WithAllBoostFormerSwitches(c) : c;
+        }
+        throw new ArgumentException($"unknown model name '{name}'; known: {string.Join(", ", KnownNames)}", nameof(name));
+    }
+
+    /// <summary>
+    /// Reads a Hugging Face <c>config.json</c> or a parity fixture's <c>config.json</c>. Missing fields keep their defaults;
+    /// <c>"family": "boostformer"</c> turns every BoostFormer switch on; explicit switch fields override; <c>id2label</c> gives
+    /// <c>num_labels</c> when that field is absent.
+    /// </summary>
+    public static SegFormerConfig FromJson(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e); }
+        if (root is not JsonObject o) throw new InvalidDataException($"{path}: the config is not a JSON object");
+        try { return FromJsonObject(o); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>See <see cref="FromJson"/>.</summary>
+    public static SegFormerConfig FromJsonObject(JsonObject o)
+    {
+        var c = new SegFormerConfig();
+        int[]? Ints(string k) => o[k] is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
+        double? Dbl(string k) => o[k] is JsonValue v ? v.GetValue<double>() : null;
+        int? Int(string k) => o[k] is JsonValue v ? v.GetValue<int>() : null;
+        bool? Bool(string k) => o[k] is JsonValue v ? v.GetValue<bool>() : null;
+        if (o["family"] is JsonValue fam && fam.GetValue<string>().Equals("boostformer", StringComparison.OrdinalIgnoreCase))
+            c = WithAllBoostFormerSwitches(c);
+        c = c with
+        {
+            num_channels = Int("num_channels") ?? c.num_channels,
+            num_encoder_blocks = Int("num_encoder_blocks") ?? c.num_encoder_blocks,
+            depths = Ints("depths") ?? c.depths,
+            sr_ratios = Ints("sr_ratios") ?? c.sr_ratios,
+            hidden_sizes = Ints("hidden_sizes") ?? c.hidden_sizes,
+            patch_sizes = Ints("patch_sizes") ?? c.patch_sizes,
+            strides = Ints("strides") ?? c.strides,
+            num_attention_heads = Ints("num_attention_heads") ?? c.num_attention_heads,
+            mlp_ratios = Ints("mlp_ratios") ?? c.mlp_ratios,
+            hidden_act = o["hidden_act"] is JsonValue ha ? ha.GetValue<string>() : c.hidden_act,
+            hidden_dropout_prob = Dbl("hidden_dropout_prob") ?? c.hidden_dropout_prob,
+            attention_probs_dropout_prob = Dbl("attention_probs_dropout_prob") ?? c.attention_probs_dropout_prob,
+            classifier_dropout_prob = Dbl("classifier_dropout_prob") ?? c.classifier_dropout_prob,
+            drop_path_rate = Dbl("drop_path_rate") ?? c.drop_path_rate,
+            initializer_range = Dbl("initializer_range") ?? c.initializer_range,
+            layer_norm_eps = Dbl("layer_norm_eps") ?? c.layer_norm_eps,
+            batch_norm_eps = Dbl("batch_norm_eps") ?? c.batch_norm_eps,
+            decoder_hidden_size = Int("decoder_hidden_size") ?? c.decoder_hidden_size,
+            num_labels = Int("num_labels") ?? (o["id2label"] is JsonObject id2 ? id2.Count : c.num_labels),
+            semantic_loss_ignore_index = Int("semantic_loss_ignore_index") ?? c.semantic_loss_ignore_index,
+            pooling_patch_embedding = Bool("pooling_patch_embedding") ?? c.pooling_patch_embedding,
+            poolformer_blocks = Bool("poolformer_blocks") ?? c.poolformer_blocks,
+            poolformer_stages = Ints("poolformer_stages") ?? c.poolformer_stages,
+            layer_scale_init_value = Dbl("layer_scale_init_value") ?? c.layer_scale_init_value,
+            pooled_kv_attention = Bool("pooled_kv_attention") ?? c.pooled_kv_attention,
+            pooled_kv_stages = Ints("pooled_kv_stages") ?? c.pooled_kv_stages,
+            kv_pool_size = Int("kv_pool_size") ?? c.kv_pool_size,
+            remove_self_output = Bool("remove_self_output") ?? c.remove_self_output,
+            mix_cfn = Bool("mix_cfn") ?? c.mix_cfn,
+            weighted_sum_decoder = Bool("weighted_sum_decoder") ?? c.weighted_sum_decoder,
+            encoder_layer_norm = Bool("encoder_layer_norm") ?? c.encoder_layer_norm,
+        };
+        return c.Validate();
+    }
+
+    /// <summary>A short description of the switches that are on (for tables and logs).</summary>
+    public string SwitchSummary()
+    {
+        var on = new List<string>();
+        if (pooling_patch_embedding) on.Add("pooling-patch-embedding");
+        if (poolformer_blocks) on.Add("poolformer");
+        if (pooled_kv_attention) on.Add("pooled-kv");
+        if (remove_self_output) on.Add("no-self-output");
+        if (mix_cfn) on.Add("mix-cfn");
+        if (weighted_sum_decoder) on.Add("weighted-sum");
+        if (!encoder_layer_norm) on.Add("no-stage-layernorm");
+        return on.Count == 0 ? "segformer" : string.Join("+", on);
+    }
+}

@@ -1,0 +1,160 @@
+using BoostFormer.Torch;
+using BoostFormer.Torch.Modules;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Models;
+
+/// <summary>
+/// Output of <see cref="SegFormerForSemanticSegmentation.forward(Tensor, Tensor?, bool, bool)"/>: logits at 1/4 of the input
+/// resolution, the loss when labels were given, and optionally the four stage outputs and every layer's attention
+/// probabilities (null for PoolFormer layers, which have none). Disposing it disposes every tensor it holds.
+/// </summary>
+public sealed record SemanticSegmenterOutput(Tensor logits, Tensor? loss, IReadOnlyList<Tensor>? hidden_states, IReadOnlyList<Tensor?>? attentions) : IDisposable
+{
+    public void Dispose()
+    {
+        logits.Dispose();
+        loss?.Dispose();
+        if (hidden_states is not null) foreach (var t in hidden_states) t.Dispose();
+        if (attentions is not null) foreach (var a in attentions) a?.Dispose();
+    }
+}
+
+/// <summary>
+/// SegFormer for semantic segmentation (Xie et al., 2021): the Mix Transformer encoder (<c>segformer</c>) and the all-MLP
+/// decoder (<c>decode_head</c>). State-dict keys are exactly Hugging Face's <c>SegformerForSemanticSegmentation</c> ones
+/// (<c>segformer.encoder.block.0.0.attention.self.sr.weight</c>, <c>decode_head.linear_c.2.proj.weight</c>, …); with the
+/// BoostFormer switches on they are the BoostFormer reference's. <c>forward(x)</c> returns logits [B, num_labels, H/4, W/4];
+/// use <see cref="upsample_logits"/> to bring them to the input size.
+/// </summary>
+public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
+{
+    public readonly SegformerModel segformer;
+    public readonly SegformerDecodeHead decode_head;
+    [NotAComponent] public readonly SegFormerConfig config;
+
+    public SegFormerForSemanticSegmentation(SegFormerConfig config) : base(nameof(SegFormerForSemanticSegmentation))
+    {
+        this.config = config.Validate();
+        segformer = new SegformerModel(config);
+        decode_head = new SegformerDecodeHead(config);
+        RegisterComponents();
+        SegFormerInit.InitWeights(this, config);
+    }
+
+    /// <summary>Builds a fresh model from a known name (see <see cref="SegFormerConfig.FromName"/>).</summary>
+    public static SegFormerForSemanticSegmentation FromName(string name, int numLabels = 150) => new(SegFormerConfig.FromName(name, numLabels));
+
+    /// <summary>Logits [B, num_labels, H/4, W/4].</summary>
+    public override Tensor forward(Tensor pixel_values)
+    {
+        using var enc = segformer.forward(pixel_values);
+        return decode_head.call(enc.hidden_states);
+    }
+
+    /// <summary>
+    /// Logits, plus the loss (cross-entropy of the logits bilinearly upsampled to the label size, ignoring
+    /// <c>semantic_loss_ignore_index</c>) when <paramref name="labels"/> [B, H, W] are given, and optionally the stage outputs
+    /// and attention probabilities.
+    /// </summary>
+    public SemanticSegmenterOutput forward(Tensor pixel_values, Tensor? labels, bool output_hidden_states = false, bool output_attentions = false)
+    {
+        var enc = segformer.forward(pixel_values, output_attentions);
+        try
+        {
+            var logits = decode_head.call(enc.hidden_states);
+            Tensor? loss = null;
+            if (labels is not null) loss = SegFormerLoss.SemanticLoss(logits, labels, config.semantic_loss_ignore_index);
+            var hs = output_hidden_states ? enc.hidden_states : null;
+            if (!output_hidden_states) foreach (var t in enc.hidden_states) t.Dispose();
+            return new SemanticSegmenterOutput(logits, loss, hs, enc.attentions);
+        }
+        catch
+        {
+            enc.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bilinear (align_corners=false) resize of logits to <paramref name="height"/>×<paramref name="width"/>, as HF does before argmax or loss.</summary>
+    public static Tensor upsample_logits(Tensor logits, long height, long width) =>
+        nn.functional.interpolate(logits, new[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+
+    /// <summary>Per-pixel class predictions [B, H, W] at <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public static Tensor predict_classes(Tensor logits, long height, long width)
+    {
+        using var up = upsample_logits(logits, height, width);
+        return up.argmax(1);
+    }
+}
+
+/// <summary>The semantic-segmentation loss of SegFormer.</summary>
+public static class SegFormerLoss
+{
+    /// <summary>Cross-entropy of <paramref name="logits"/> upsampled bilinearly (align_corners=false) to the size of
+    /// <paramref name="labels"/> [B, H, W], ignoring <paramref name="ignore_index"/>, mean over the other pixels.</summary>
+    public static Tensor SemanticLoss(Tensor logits, Tensor labels, long ignore_index = 255)
+    {
+        if (labels.dim() != 3) throw new ArgumentException($"labels must be [B, H, W], got [{string.Join(", ", labels.shape)}]", nameof(labels));
+        using var up = SegFormerForSemanticSegmentation.upsample_logits(logits, labels.size(1), labels.size(2));
+        return nn.functional.cross_entropy(up, labels, ignore_index: ignore_index);
+    }
+}
+
+/// <summary>
+/// SegFormer encoder with an image-classification head (for ImageNet-style pretraining): the last stage output is averaged
+/// over all positions and classified by a linear layer (<c>classifier</c>), as Hugging Face's
+/// <c>SegformerForImageClassification</c>. The encoder keys (<c>segformer.encoder.…</c>) match the segmentation model's.
+/// </summary>
+public sealed class SegFormerForImageClassification : nn.Module<Tensor, Tensor>
+{
+    public readonly SegformerModel segformer;
+    public readonly Linear classifier;
+    [NotAComponent] public readonly SegFormerConfig config;
+
+    public SegFormerForImageClassification(SegFormerConfig config) : base(nameof(SegFormerForImageClassification))
+    {
+        this.config = config.Validate();
+        segformer = new SegformerModel(config);
+        classifier = new Linear(config.hidden_sizes[^1], config.num_labels);
+        RegisterComponents();
+        SegFormerInit.InitWeights(this, config);
+    }
+
+    /// <summary>Class logits [B, num_labels].</summary>
+    public override Tensor forward(Tensor pixel_values)
+    {
+        using var enc = segformer.forward(pixel_values);
+        using var pooled = enc.last_hidden_state.mean(new long[] { 2, 3 });
+        return classifier.call(pooled);
+    }
+}
+
+/// <summary>Hugging Face's SegFormer initialisation.</summary>
+public static class SegFormerInit
+{
+    /// <summary>Linear and conv weights ~ N(0, initializer_range) with zero bias; LayerNorm weight 1, bias 0 (HF <c>_init_weights</c>).
+    /// BatchNorm, layer scales and decoder weights keep their constructor values.</summary>
+    public static void InitWeights(nn.Module model, SegFormerConfig config)
+    {
+        using var _ = no_grad();
+        foreach (var (_, m) in model.named_modules())
+        {
+            switch (m)
+            {
+                case Linear l:
+                    nn.init.normal_(l.weight, 0, config.initializer_range);
+                    if (l.bias is not null) nn.init.zeros_(l.bias);
+                    break;
+                case Conv2d c:
+                    nn.init.normal_(c.weight, 0, config.initializer_range);
+                    if (c.bias is not null) nn.init.zeros_(c.bias);
+                    break;
+                case LayerNorm ln:
+                    if (ln.weight is not null) nn.init.ones_(ln.weight);
+                    if (ln.bias is not null) nn.init.zeros_(ln.bias);
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using BoostFormer.Torch;
+using BoostFormer.Torch.Modules;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Models;
+
+/// <summary>
+/// SegFormer's efficient self-attention (§3.1): multi-head attention whose keys and values come from a shorter sequence.
+/// With sequence-reduction ratio R &gt; 1 the input map is reduced by a conv with kernel = stride = R (<c>sr</c>) and a
+/// <c>layer_norm</c>, so the cost drops from O(N²) to O(N²/R²). With BoostFormer's pooled key/value attention (switch c)
+/// the map is instead adaptively average-pooled to P×P, then <c>norm</c> (LayerNorm) and GELU.
+/// Queries always come from the full input. Scores are QKᵀ/√d_head, softmax over keys.
+/// </summary>
+public sealed class SegformerEfficientSelfAttention : nn.Module
+{
+    public readonly Linear query;
+    public readonly Linear key;
+    public readonly Linear value;
+    public readonly Dropout dropout;
+    public readonly Conv2d? sr;
+    public readonly LayerNorm? layer_norm;
+    public readonly LayerNorm? norm;
+
+    public int hidden_size { get; }
+    public int num_attention_heads { get; }
+    public int attention_head_size { get; }
+    public int sr_ratio { get; }
+    /// <summary>Side of the pooled key/value grid (0 when keys/values are not pooled).</summary>
+    public int kv_pool_size { get; }
+
+    public SegformerEfficientSelfAttention(int hidden_size, int num_attention_heads, int sequence_reduction_ratio,
+        double attention_probs_dropout_prob = 0, double layer_norm_eps = 1e-5, int kv_pool_size = 0)
+        : base(nameof(SegformerEfficientSelfAttention))
+    {
+        if (hidden_size % num_attention_heads != 0)
+            throw new ArgumentException($"the hidden size ({hidden_size}) is not a multiple of the number of attention heads ({num_attention_heads})");
+        this.hidden_size = hidden_size;
+        this.num_attention_heads = num_attention_heads;
+        attention_head_size = hidden_size / num_attention_heads;
+        sr_ratio = sequence_reduction_ratio;
+        this.kv_pool_size = kv_pool_size;
+        query = new Linear(hidden_size, hidden_size);
+        key = new Linear(hidden_size, hidden_size);
+        value = new Linear(hidden_size, hidden_size);
+        dropout = new Dropout(attention_probs_dropout_prob);
+        if (kv_pool_size > 0)
+        {
+            norm = new LayerNorm(hidden_size, layer_norm_eps);
+        }
+        else if (sequence_reduction_ratio > 1)
+        {
+            sr = new Conv2d(hidden_size, hidden_size, sequence_reduction_ratio, sequence_reduction_ratio);
+            layer_norm = new LayerNorm(hidden_size, layer_norm_eps);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Length of the key/value sequence for an input grid of <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public long KeyValueLength(long height, long width) =>
+        kv_pool_size > 0 ? (long)kv_pool_size * kv_pool_size
+        : sr_ratio > 1 ? ((height - sr_ratio) / sr_ratio + 1) * ((width - sr_ratio) / sr_ratio + 1)
+        : height * width;
+
+    private Tensor TransposeForScores(Tensor x)
+    {
+        var s = x.shape;
+        using var v = x.view(s[0], s[1], num_attention_heads, attention_head_size);
+        return v.permute(0, 2, 1, 3);
+    }
+
+    /// <summary>Attends over <paramref name="hidden_states"/> [B, H·W, C]; returns the context [B, H·W, C] and (optionally) the probabilities.</summary>
+    public (Tensor context, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    {
+        using var scope = NewDisposeScope();
+        var q = TransposeForScores(query.call(hidden_states));
+        Tensor kvInput = hidden_states;
+        if (kv_pool_size > 0)
+        {
+            var map = SegformerLayout.ToNCHW(hidden_states, height, width);
+            var pooled = nn.functional.adaptive_avg_pool2d(map, kv_pool_size);
+            kvInput = nn.functional.gelu(norm!.call(SegformerLayout.ToSequence(pooled)));
+        }
+        else if (sr is not null)
+        {
+            var map = SegformerLayout.ToNCHW(hidden_states, height, width);
+            kvInput = layer_norm!.call(SegformerLayout.ToSequence(sr.call(map)));
+        }
+        var k = TransposeForScores(key.call(kvInput));
+        var v = TransposeForScores(value.call(kvInput));
+        var scores = q.matmul(k.transpose(-1, -2));
+        scores.div_(Math.Sqrt(attention_head_size));
+        var probs = scores.softmax(-1);
+        var dropped = dropout.call(probs);
+        var ctx = dropped.matmul(v);
+        var s = ctx.shape;
+        var context = ctx.permute(0, 2, 1, 3).reshape(s[0], s[2], hidden_size);
+        context.MoveToOuterDisposeScope();
+        if (output_attentions) probs.MoveToOuterDisposeScope();
+        return (context, output_attentions ? probs : null);
+    }
+
+    /// <summary>Runs <see cref="forward"/>.</summary>
+    public (Tensor context, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
+        forward(hidden_states, height, width, output_attentions);
+}
