@@ -1,0 +1,130 @@
+using BoostFormer.Torch;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Data;
+
+/// <summary>
+/// A segmentation batch: normalised images [N, 3, H, W] float32 and labels [N, H, W] int64 (255 = ignore). Samples of
+/// different sizes are padded at the bottom/right to the largest (image 0 after normalisation, label 255). The consumer
+/// owns the tensors: dispose the batch.
+/// </summary>
+public sealed class SegBatch : IDisposable
+{
+    public Tensor Images { get; }
+    public Tensor Labels { get; }
+    public int[] Indices { get; }
+    public string[] Paths { get; }
+
+    public SegBatch(Tensor images, Tensor labels, int[] indices, string[] paths)
+    {
+        Images = images; Labels = labels; Indices = indices; Paths = paths;
+    }
+
+    public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+}
+
+/// <summary>
+/// A classification batch: normalised images [N, 3, H, W] float32, class indices [N] int64 and soft targets [N, K]
+/// float32 (one-hot with label smoothing, mixed by mixup/cutmix when enabled). The consumer owns it: dispose it.
+/// </summary>
+public sealed class ClsBatch : IDisposable
+{
+    public Tensor Images { get; }
+    public Tensor Labels { get; }
+    public Tensor Targets { get; }
+    public int[] Indices { get; }
+    /// <summary>Mixing weight of the batch's own labels (1 when no mixup/cutmix was applied).</summary>
+    public double Lambda { get; }
+
+    public ClsBatch(Tensor images, Tensor labels, Tensor targets, int[] indices, double lambda)
+    {
+        Images = images; Labels = labels; Targets = targets; Indices = indices; Lambda = lambda;
+    }
+
+    public void Dispose() { Images.Dispose(); Labels.Dispose(); Targets.Dispose(); }
+}
+
+/// <summary>Builds loaders over the datasets with their transforms.</summary>
+public static class Loaders
+{
+    /// <summary>
+    /// A loader of <see cref="SegBatch"/>es: each sample is read, passed through <paramref name="pipeline"/> with its own
+    /// generator DataRng(seed, epoch, index), normalised straight into the batch tensor.
+    /// </summary>
+    public static DataLoader<SegBatch> Segmentation(ISegmentationDataset dataset, SegPipeline pipeline, LoaderOptions? options = null) =>
+        new(dataset.Count, req => BuildSegBatch(dataset, pipeline, req), options);
+
+    public static SegBatch BuildSegBatch(ISegmentationDataset dataset, SegPipeline pipeline, BatchRequest req)
+    {
+        int n = req.Indices.Length;
+        var imgs = new ImageBuffer[n];
+        var lbls = new LabelMap[n];
+        var paths = new string[n];
+        for (int i = 0; i < n; i++)
+        {
+            var s = dataset.Get(req.Indices[i]);
+            (imgs[i], lbls[i]) = pipeline.Apply(s.Image, s.Label, req.SampleRng(req.Indices[i]));
+            paths[i] = s.ImagePath;
+        }
+        int h = imgs.Max(x => x.Height), w = imgs.Max(x => x.Width);
+        var images = zeros(new long[] { n, 3, h, w });
+        var labels = full(new long[] { n, h, w }, 255L, ScalarType.Int64);
+        try
+        {
+            var dst = images.data<float>();
+            var ldst = labels.data<long>();
+            for (int i = 0; i < n; i++)
+            {
+                var img = imgs[i];
+                var plane = dst.Slice(i * 3 * h * w, 3 * h * w);
+                if (img.Height == h && img.Width == w) ImageOps.NormalizeToChw(img, plane, pipeline.Mean, pipeline.Std);
+                else
+                {
+                    var tmp = new float[3 * img.Height * img.Width];
+                    ImageOps.NormalizeToChw(img, tmp, pipeline.Mean, pipeline.Std);
+                    int ih = img.Height, iw = img.Width;
+                    for (int c = 0; c < 3; c++)
+                        for (int y = 0; y < ih; y++)
+                            tmp.AsSpan(c * ih * iw + y * iw, iw).CopyTo(plane.Slice(c * h * w + y * w));
+                }
+                var l = lbls[i];
+                var ld = ldst.Slice(i * h * w, h * w);
+                for (int y = 0; y < l.Height; y++)
+                {
+                    var src = l.Labels.AsSpan(y * l.Width, l.Width);
+                    var row = ld.Slice(y * w, l.Width);
+                    for (int x = 0; x < src.Length; x++) row[x] = src[x];
+                }
+            }
+            return new SegBatch(images, labels, req.Indices, paths);
+        }
+        catch { images.Dispose(); labels.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// A loader of <see cref="ClsBatch"/>es: per-sample <paramref name="transform"/> (crop/flip/jitter/normalise/erase),
+    /// then batch-level mixup/cutmix with label smoothing from <paramref name="mix"/> (null = one-hot with
+    /// <see cref="MixupCutmix"/>'s smoothing 0).
+    /// </summary>
+    public static DataLoader<ClsBatch> Classification(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix = null, LoaderOptions? options = null) =>
+        new(dataset.Count, req => BuildClsBatch(dataset, transform, mix, req), options);
+
+    public static ClsBatch BuildClsBatch(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix, BatchRequest req)
+    {
+        int n = req.Indices.Length, s = transform.Size, k = dataset.NumClasses;
+        var x = new float[n * 3 * s * s];
+        var y = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var sample = dataset.Get(req.Indices[i]);
+            transform.Apply(sample.Image, x.AsSpan(i * 3 * s * s, 3 * s * s), req.SampleRng(req.Indices[i]));
+            y[i] = sample.Label;
+        }
+        var targets = new float[n * k];
+        double lambda = (mix ?? MixupCutmix.None).Apply(x, y, targets, n, s, s, k, req.BatchRng());
+        var images = tensor(x, new long[] { n, 3, s, s });
+        var labels = tensor(y.Select(v => (long)v).ToArray(), new long[] { n });
+        var t = tensor(targets, new long[] { n, k });
+        return new ClsBatch(images, labels, t, req.Indices, lambda);
+    }
+}
