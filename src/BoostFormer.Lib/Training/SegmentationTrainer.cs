@@ -148,7 +148,7 @@ public sealed class SegmentationTrainer
                 }
             optimizer.LoadStateDict(c.Optimizer);
             if (c.TorchRngState is not null) set_rng_state(c.TorchRngState);
-            iteration = c.Info.Iteration; epoch = c.Info.Epoch; batchInEpoch = c.Info.BatchInEpoch; best = c.Info.BestMiou;
+            iteration = c.Info.Iteration; epoch = c.Info.Epoch; batchInEpoch = c.Info.BatchInEpoch; best = c.Info.BestMetric;
             if (c.Info.DataSeed != _o.DataSeed) throw new InvalidOperationException($"{resumeFrom}: written with data seed {c.Info.DataSeed}, resuming with {_o.DataSeed}");
             if (store is not null && c.Info.RunId is { } rid && store.Run(rid) is not null) { runId = rid; store.ResumeRun(runId, iteration); }
         }
@@ -241,7 +241,7 @@ public sealed class SegmentationTrainer
 
     private CheckpointInfo Info(long iteration, long epoch, long batch, double best, long runId) => new()
     {
-        Iteration = iteration, Epoch = epoch, BatchInEpoch = batch, DataSeed = _o.DataSeed, BestMiou = best,
+        Iteration = iteration, Epoch = epoch, BatchInEpoch = batch, DataSeed = _o.DataSeed, BestMetric = best,
         RunId = runId == 0 ? null : runId, Schedule = "poly-warmup", ConfigJson = _o.ModelConfigJson,
     };
 

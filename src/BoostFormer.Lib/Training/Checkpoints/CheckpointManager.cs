@@ -20,8 +20,8 @@ public sealed record CheckpointInfo
     public long BatchInEpoch { get; init; }
     /// <summary>Seed of the data pipeline (its RNG state: sample order and augmentations are functions of seed, epoch, index).</summary>
     public long DataSeed { get; init; }
-    /// <summary>Best validation mIoU so far (NaN before the first evaluation).</summary>
-    public double BestMiou { get; init; } = double.NaN;
+    /// <summary>Best validation metric so far (mIoU for segmentation, top-1 for pretraining; NaN before the first evaluation).</summary>
+    public double BestMetric { get; init; } = double.NaN;
     /// <summary>Tracking-database run id, if any.</summary>
     public long? RunId { get; init; }
     /// <summary>Schedule description (informational; schedules are functions of the iteration).</summary>
