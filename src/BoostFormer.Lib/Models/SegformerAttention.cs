@@ -27,5 +27,5 @@ public sealed class SegformerAttention : nn.Module
     }
 
     public (Tensor attention_output, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
-        forward(hidden_states, height, width, output_attentions);
+        InvokeHooked(() => forward(hidden_states, height, width, output_attentions));
 }

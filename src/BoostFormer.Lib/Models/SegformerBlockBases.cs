@@ -12,7 +12,7 @@ public abstract class SegformerPatchEmbeddingsBase : nn.Module
     public abstract (Tensor embeddings, long height, long width) forward(Tensor pixel_values);
 
     /// <summary>Runs <see cref="forward"/> (the hookable entry point, like <c>Module.call</c>).</summary>
-    public (Tensor embeddings, long height, long width) call(Tensor pixel_values) => forward(pixel_values);
+    public (Tensor embeddings, long height, long width) call(Tensor pixel_values) => InvokeHooked(() => forward(pixel_values));
 }
 
 /// <summary>One encoder layer working on a token sequence [B, H·W, C] laid out row-major over an H×W grid.</summary>
@@ -29,7 +29,7 @@ public abstract class SegformerEncoderLayerBase : nn.Module
 
     /// <summary>Runs <see cref="forward"/> (the hookable entry point, like <c>Module.call</c>).</summary>
     public (Tensor hidden_states, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
-        forward(hidden_states, height, width, output_attentions);
+        InvokeHooked(() => forward(hidden_states, height, width, output_attentions));
 }
 
 /// <summary>Layout helpers between token sequences [B, H·W, C] and NCHW maps.</summary>

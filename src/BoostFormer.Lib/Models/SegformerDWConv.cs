@@ -23,5 +23,5 @@ public sealed class SegformerDWConv : nn.Module
         return SegformerLayout.ToSequence(dwconv.call(map)).MoveToOuterDisposeScope();
     }
 
-    public Tensor call(Tensor hidden_states, long height, long width) => forward(hidden_states, height, width);
+    public Tensor call(Tensor hidden_states, long height, long width) => InvokeHooked(() => forward(hidden_states, height, width));
 }

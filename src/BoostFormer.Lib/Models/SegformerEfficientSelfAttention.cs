@@ -101,5 +101,5 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
 
     /// <summary>Runs <see cref="forward"/>.</summary>
     public (Tensor context, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
-        forward(hidden_states, height, width, output_attentions);
+        InvokeHooked(() => forward(hidden_states, height, width, output_attentions));
 }

@@ -37,5 +37,5 @@ public sealed class SegformerMixFFN : nn.Module
         return dropout.call(h).MoveToOuterDisposeScope();
     }
 
-    public Tensor call(Tensor hidden_states, long height, long width) => forward(hidden_states, height, width);
+    public Tensor call(Tensor hidden_states, long height, long width) => InvokeHooked(() => forward(hidden_states, height, width));
 }

@@ -62,6 +62,8 @@ public static partial class torch
 
     /// <summary>Disables gradient recording until disposed (PyTorch's <c>with torch.no_grad():</c>).</summary>
     public static IDisposable no_grad() => new GradModeScope(false);
+    /// <summary>Turns gradient recording on or off until disposed (PyTorch's <c>torch.set_grad_enabled</c> as a context).</summary>
+    public static IDisposable set_grad_enabled(bool enabled) => new GradModeScope(enabled);
     /// <summary>Enables gradient recording until disposed.</summary>
     public static IDisposable enable_grad() => new GradModeScope(true);
 

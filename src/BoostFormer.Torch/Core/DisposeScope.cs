@@ -11,12 +11,26 @@ public sealed class DisposeScope : IDisposable
     private readonly HashSet<torch.Tensor> _tensors = new(ReferenceEqualityComparer.Instance);
     private bool _disposed;
 
-    internal DisposeScope? Outer { get; }
+    private readonly DisposeScope? _outer;
+
+    /// <summary>The nearest enclosing scope that is still open (scopes closed out of order are skipped).</summary>
+    internal DisposeScope? Outer
+    {
+        get
+        {
+            var o = _outer;
+            while (o is not null && o._disposed) o = o._outer;
+            return o;
+        }
+    }
+
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => _disposed;
 
     internal DisposeScope()
     {
         _stack ??= new List<DisposeScope>();
-        Outer = _stack.Count > 0 ? _stack[^1] : null;
+        _outer = _stack.Count > 0 ? _stack[^1] : null;
         _stack.Add(this);
     }
 
@@ -27,6 +41,7 @@ public sealed class DisposeScope : IDisposable
 
     internal void Attach(torch.Tensor t)
     {
+        if (_disposed) throw new ObjectDisposedException(nameof(DisposeScope), "cannot attach a tensor to a disposed scope");
         t.OwningScope = this;
         _tensors.Add(t);
     }
@@ -43,6 +58,13 @@ public sealed class DisposeScope : IDisposable
     public void MoveToOuter(params torch.Tensor[] tensors)
     {
         foreach (var t in tensors) t.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Attaches <paramref name="tensor"/> to this scope (taking it from whatever scope owned it), as TorchSharp's <c>Include</c>.</summary>
+    public T Include<T>(T tensor) where T : torch.Tensor
+    {
+        tensor.MoveToOtherDisposeScope(this);
+        return tensor;
     }
 
     /// <summary>Detaches the given tensors from every scope: the caller now owns them.</summary>

@@ -63,10 +63,11 @@ internal readonly unsafe struct OpCall
         _op = op;
         _s = (_stack ??= new StackHolder()).Ptr;
         Native.bf_stack_clear(_s);
+        if (OpObserver.Current is not null) OpObserver.BeginCall();
     }
 
-    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); return this; }
-    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else Native.bf_push_tensor(_s, t.Handle); return this; }
+    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); if (OpObserver.Current is not null) OpObserver.NoteInput(t.Handle); return this; }
+    internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else T(t); return this; }
     internal OpCall I(long v) { Native.bf_push_int(_s, v); return this; }
     internal OpCall I(long? v) { if (v is null) Native.bf_push_none(_s); else Native.bf_push_int(_s, v.Value); return this; }
     internal OpCall D(double v) { Native.bf_push_double(_s, v); return this; }
@@ -122,6 +123,7 @@ internal readonly unsafe struct OpCall
     {
         var n = Native.bf_op_call(_op.Handle, _s);
         if (n < 0) throw Native.LastError();
+        if (OpObserver.Current is not null) OpObserver.EndCall(_op, _s, n);
         return n;
     }
 

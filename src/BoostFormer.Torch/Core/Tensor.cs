@@ -30,8 +30,10 @@ public static partial class torch
         /// <summary>The native <c>at::Tensor*</c>.</summary>
         internal IntPtr Handle => _handle != IntPtr.Zero ? _handle : throw new ObjectDisposedException("Tensor", "the tensor was disposed (by Dispose or by its DisposeScope)");
 
+        /// <summary>True once the tensor has been disposed (its native handle released).</summary>
         public bool IsInvalid => _handle == IntPtr.Zero;
 
+        /// <summary>Releases the native handle now (and leaves its dispose scope). Safe to call twice.</summary>
         public void Dispose()
         {
             OwningScope?.Remove(this);
@@ -49,6 +51,15 @@ public static partial class torch
             scope.Remove(this);
             OwningScope = null;
             scope.Outer?.Attach(this);
+            return this;
+        }
+
+        /// <summary>Moves this tensor to <paramref name="scope"/> (it will be disposed with that scope instead).</summary>
+        public Tensor MoveToOtherDisposeScope(DisposeScope scope)
+        {
+            OwningScope?.Remove(this);
+            OwningScope = null;
+            scope.Attach(this);
             return this;
         }
 

@@ -23,14 +23,23 @@ public readonly struct TensorIndex
     public static implicit operator TensorIndex(long i) => Single(i);
     public static implicit operator TensorIndex(int i) => Single(i);
     public static implicit operator TensorIndex(torch.Tensor t) => Tensor(t);
+    /// <summary>
+    /// A C# range as a slice: <c>1..3</c> is <c>1:3</c>, <c>..^1</c> is <c>:-1</c>, <c>^2..</c> is <c>-2:</c>, <c>..</c> is <c>:</c>.
+    /// <c>^0</c> as a start means "at the end" (an empty slice), as an end it means "to the end".
+    /// </summary>
     public static implicit operator TensorIndex(Range r)
     {
-        long? start = r.Start.IsFromEnd ? (r.Start.Value == 0 ? null : -r.Start.Value) : r.Start.Value;
-        long? stop = r.End.IsFromEnd ? (r.End.Value == 0 ? null : -r.End.Value) : r.End.Value;
-        if (start == 0) start = null;
+        long? start = r.Start.IsFromEnd ? (r.Start.Value == 0 ? long.MaxValue : -(long)r.Start.Value) : (r.Start.Value == 0 ? null : r.Start.Value);
+        long? stop = r.End.IsFromEnd ? (r.End.Value == 0 ? null : -(long)r.End.Value) : r.End.Value;
         return Slice(start, stop);
     }
-    public static implicit operator TensorIndex(Index i) => Single(i.IsFromEnd ? -i.Value : i.Value);
+
+    /// <summary>A C# index: <c>^1</c> is the last element (-1). <c>^0</c> is past the end and is rejected.</summary>
+    public static implicit operator TensorIndex(Index i)
+    {
+        if (i.IsFromEnd && i.Value == 0) throw new ArgumentOutOfRangeException(nameof(i), "^0 is past the last element and cannot be used as a single index");
+        return Single(i.IsFromEnd ? -(long)i.Value : i.Value);
+    }
 
     internal static bool HasTensor(TensorIndex[] idx) => idx.Any(i => i.K == Kind.Tensor);
 

@@ -114,6 +114,14 @@ public static partial class torch
         public Tensor erfinv_() { O("aten::erfinv_").Call().T(this).Invoke(); return this; }
         public Tensor exp_() { O("aten::exp_").Call().T(this).Invoke(); return this; }
         public Tensor relu_() { O("aten::relu_").Call().T(this).Invoke(); return this; }
+        public Tensor sub_(Scalar other) { O("aten::sub_.Scalar").Call().T(this).S(other).Invoke(); return this; }
+        public Tensor neg_() { O("aten::neg_").Call().T(this).Invoke(); return this; }
+        public Tensor abs_() { O("aten::abs_").Call().T(this).Invoke(); return this; }
+        public Tensor log_() { O("aten::log_").Call().T(this).Invoke(); return this; }
+        public Tensor pow_(Scalar exponent) { O("aten::pow_.Scalar").Call().T(this).S(exponent).Invoke(); return this; }
+        public Tensor maximum_(Tensor other) { O("aten::maximum.out").Call().T(this).T(other).T(this).Invoke(); return this; }
+        /// <summary>Detaches this tensor from the graph in place (it becomes a leaf).</summary>
+        public Tensor detach_() { O("aten::detach_").Call().T(this).Invoke(); return this; }
 
         private static void PushOptScalar(OpCall c, Scalar? s) { if (s is null) c.None(); else c.S(s.Value); }
 

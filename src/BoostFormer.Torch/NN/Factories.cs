@@ -11,7 +11,8 @@ public static partial class torch
             new(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias);
         public static LayerNorm LayerNorm(long normalizedShape, double eps = 1e-5) => new(normalizedShape, eps);
         public static LayerNorm LayerNorm(long[] normalizedShape, double eps = 1e-5) => new(normalizedShape, eps);
-        public static BatchNorm2d BatchNorm2d(long numFeatures, double eps = 1e-5, double momentum = 0.1) => new(numFeatures, eps, momentum);
+        public static BatchNorm2d BatchNorm2d(long numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool track_running_stats = true) =>
+            new(numFeatures, eps, momentum, affine, track_running_stats);
         public static Dropout Dropout(double p = 0.5) => new(p);
         public static GELU GELU() => new();
         public static ReLU ReLU(bool inplace = false) => new(inplace);
@@ -19,6 +20,9 @@ public static partial class torch
         public static AvgPool2d AvgPool2d(long kernelSize, long? stride = null, long padding = 0, bool ceilMode = false, bool countIncludePad = true) =>
             new(kernelSize, stride, padding, ceilMode, countIncludePad);
         public static AdaptiveAvgPool2d AdaptiveAvgPool2d(long outputSize) => new(outputSize);
+        public static AdaptiveAvgPool2d AdaptiveAvgPool2d(long[] outputSize) => new(outputSize);
+        public static MaxPool2d MaxPool2d(long kernelSize, long? stride = null, long padding = 0, long dilation = 1, bool ceilMode = false) =>
+            new(kernelSize, stride, padding, dilation, ceilMode);
         public static ModuleList<T> ModuleList<T>(params T[] modules) where T : Module => new(modules);
         public static Sequential Sequential(params Module<Tensor, Tensor>[] modules) => new(modules);
     }

@@ -95,6 +95,24 @@ public static partial class torch
             public static Tensor kl_div(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool log_target = false) =>
                 O("aten::kl_div").Call().T(input).T(target).I((long)reduction).B(log_target).Tensor();
 
+            /// <summary>
+            /// KL divergence with PyTorch's string reductions: "none", "sum", "mean" (over all elements) or "batchmean"
+            /// (sum divided by the batch size, the mathematically correct KL — what PyTorch recommends).
+            /// </summary>
+            public static Tensor kl_div(Tensor input, Tensor target, string reduction, bool log_target = false)
+            {
+                switch (reduction)
+                {
+                    case "none": return kl_div(input, target, Reduction.None, log_target);
+                    case "sum": return kl_div(input, target, Reduction.Sum, log_target);
+                    case "mean": return kl_div(input, target, Reduction.Mean, log_target);
+                    case "batchmean":
+                        using (var s = kl_div(input, target, Reduction.Sum, log_target))
+                            return input.dim() == 0 ? s.alias() : s.div(input.size(0));
+                    default: throw new ArgumentException($"kl_div: reduction must be none, sum, mean or batchmean, not '{reduction}'", nameof(reduction));
+                }
+            }
+
             public static Tensor binary_cross_entropy_with_logits(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean) =>
                 O("aten::binary_cross_entropy_with_logits").Call().T(input).T(target).T(weight, true).None().I((long)reduction).Tensor();
 

@@ -230,22 +230,121 @@ public static partial class torch
             }
 
             internal IReadOnlyDictionary<string, Module?> ModulesByName => _modules;
+
+            // ---------------------------------------------------------------- global hooks
+            private static volatile (Action<Module> pre, Action<Module> post)[] _globalHooks = Array.Empty<(Action<Module>, Action<Module>)>();
+            private static readonly object GlobalHooksLock = new();
+
+            internal static bool HasGlobalHooks => _globalHooks.Length > 0;
+
+            /// <summary>
+            /// Registers callbacks run around every module <c>call</c> in the process (like PyTorch's
+            /// <c>register_module_forward_pre_hook</c>/<c>register_module_forward_hook</c>); <paramref name="post"/> runs even
+            /// when forward throws. Used by profilers. Dispose the handle to remove them.
+            /// </summary>
+            public static IDisposable register_module_forward_hooks(Action<Module> pre, Action<Module> post)
+            {
+                var entry = (pre, post);
+                lock (GlobalHooksLock) _globalHooks = _globalHooks.Append(entry).ToArray();
+                return new HookHandle(() =>
+                {
+                    lock (GlobalHooksLock)
+                    {
+                        var l = _globalHooks.ToList();
+                        l.Remove(entry);
+                        _globalHooks = l.ToArray();
+                    }
+                });
+            }
+
+            internal static void RunGlobalPre(Module m) { foreach (var h in _globalHooks) h.pre(m); }
+            internal static void RunGlobalPost(Module m) { var hs = _globalHooks; for (int i = hs.Length - 1; i >= 0; i--) hs[i].post(m); }
+
+            /// <summary>
+            /// Runs <paramref name="forward"/> between the global module hooks. Modules whose forward has a custom signature
+            /// (so no <c>Module&lt;T, TResult&gt;.call</c>) should implement their own <c>call</c> as
+            /// <c>InvokeHooked(() =&gt; forward(...))</c> so profilers see them.
+            /// </summary>
+            protected TResult InvokeHooked<TResult>(Func<TResult> forward)
+            {
+                if (!HasGlobalHooks) return forward();
+                RunGlobalPre(this);
+                try { return forward(); }
+                finally { RunGlobalPost(this); }
+            }
         }
 
-        /// <summary>A module with a typed forward pass; <c>call</c> runs <c>forward</c>.</summary>
+        /// <summary>
+        /// A module with a typed forward pass. <c>call</c> runs the global hooks (<see cref="Module.register_module_forward_hooks"/>),
+        /// this module's forward pre-hooks, <c>forward</c>, then its forward hooks — always call submodules through
+        /// <c>call</c> so profiling and hooks see them.
+        /// </summary>
         public abstract class Module<T, TResult> : Module
         {
+            private List<Func<Module<T, TResult>, T, T?>>? _preHooks;
+            private List<Func<Module<T, TResult>, T, TResult, TResult?>>? _postHooks;
+
             protected Module(string name) : base(name) { }
             public abstract TResult forward(T input);
-            public TResult call(T input) => forward(input);
+
+            public TResult call(T input)
+            {
+                if (_preHooks is null && _postHooks is null && !HasGlobalHooks) return forward(input);
+                return CallWithHooks(input);
+            }
+
+            private TResult CallWithHooks(T input)
+            {
+                RunGlobalPre(this);
+                try
+                {
+                    if (_preHooks is not null)
+                        foreach (var h in _preHooks.ToArray())
+                            if (h(this, input) is { } replaced) input = replaced;
+                    var result = forward(input);
+                    if (_postHooks is not null)
+                        foreach (var h in _postHooks.ToArray())
+                            if (h(this, input, result) is { } replaced) result = replaced;
+                    return result;
+                }
+                finally { RunGlobalPost(this); }
+            }
+
+            /// <summary>Runs <paramref name="hook"/> before every <c>call</c>; a non-null return replaces the input. Dispose the handle to remove it.</summary>
+            public IDisposable register_forward_pre_hook(Func<Module<T, TResult>, T, T?> hook)
+            {
+                (_preHooks ??= new()).Add(hook);
+                return new HookHandle(() => { _preHooks?.Remove(hook); if (_preHooks is { Count: 0 }) _preHooks = null; });
+            }
+
+            /// <summary>Runs <paramref name="hook"/> after every <c>call</c>; a non-null return replaces the output. Dispose the handle to remove it.</summary>
+            public IDisposable register_forward_hook(Func<Module<T, TResult>, T, TResult, TResult?> hook)
+            {
+                (_postHooks ??= new()).Add(hook);
+                return new HookHandle(() => { _postHooks?.Remove(hook); if (_postHooks is { Count: 0 }) _postHooks = null; });
+            }
         }
 
-        /// <summary>A module with a two-argument forward pass.</summary>
+        /// <summary>A module with a two-argument forward pass (hooks: only the global ones apply).</summary>
         public abstract class Module<T1, T2, TResult> : Module
         {
             protected Module(string name) : base(name) { }
             public abstract TResult forward(T1 input1, T2 input2);
-            public TResult call(T1 input1, T2 input2) => forward(input1, input2);
+
+            public TResult call(T1 input1, T2 input2)
+            {
+                if (!HasGlobalHooks) return forward(input1, input2);
+                RunGlobalPre(this);
+                try { return forward(input1, input2); }
+                finally { RunGlobalPost(this); }
+            }
+        }
+
+        private sealed class HookHandle : IDisposable
+        {
+            private Action? _remove;
+            public HookHandle(Action remove) { _remove = remove; }
+            public void Dispose() { Interlocked.Exchange(ref _remove, null)?.Invoke(); }
         }
     }
 }

@@ -55,7 +55,7 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
         var x = input.alias();
         foreach (var m in _items)
         {
-            var y = m.forward(x);
+            var y = m.call(x);
             x.Dispose();
             x = y;
         }

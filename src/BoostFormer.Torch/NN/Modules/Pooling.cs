@@ -32,3 +32,24 @@ public sealed class AdaptiveAvgPool2d : Module<Tensor, Tensor>
     public AdaptiveAvgPool2d(long[] output_size) : base(nameof(AdaptiveAvgPool2d)) { this.output_size = output_size; }
     public override Tensor forward(Tensor input) => functional.adaptive_avg_pool2d(input, output_size);
 }
+
+/// <summary>2-D max pooling (kernel, stride, padding, dilation, ceil_mode as in PyTorch).</summary>
+public sealed class MaxPool2d : Module<Tensor, Tensor>
+{
+    public long[] kernel_size { get; }
+    public long[] stride { get; }
+    public long[] padding { get; }
+    public long[] dilation { get; }
+    public bool ceil_mode { get; }
+
+    public MaxPool2d(long kernel_size, long? stride = null, long padding = 0, long dilation = 1, bool ceil_mode = false) : base(nameof(MaxPool2d))
+    {
+        this.kernel_size = new[] { kernel_size, kernel_size };
+        this.stride = new[] { stride ?? kernel_size, stride ?? kernel_size };
+        this.padding = new[] { padding, padding };
+        this.dilation = new[] { dilation, dilation };
+        this.ceil_mode = ceil_mode;
+    }
+
+    public override Tensor forward(Tensor input) => functional.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode);
+}

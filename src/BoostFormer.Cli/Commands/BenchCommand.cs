@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using BoostFormer.Models;
+using BoostFormer.Profiling;
+
+namespace BoostFormer.Cli.Commands;
+
+/// <summary><c>boostformer bench</c>: forward-pass latency (median, min, max) of a model on the CPU.</summary>
+public sealed class BenchCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Model name: segformer-b0..b5, boostformer-b0..b5.", DefaultValueFactory = _ => "segformer-b0" };
+        var input = new Option<string>("--input") { Description = "Input size HxW.", DefaultValueFactory = _ => "512x512" };
+        var classes = new Option<int>("--classes") { Description = "Number of classes.", DefaultValueFactory = _ => 150 };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: BOOSTFORMER_THREADS or all cores)." };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up forwards.", DefaultValueFactory = _ => 3 };
+        var runs = new Option<int>("--runs") { Description = "Timed forwards.", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print JSON (median_ms, min_ms, max_ms, mean_ms, runs_ms, threads)." };
+        var cmd = new Command("bench", "Measure forward latency (inference mode, batch 1) after warm-up.")
+        {
+            model, input, classes, threads, warmup, runs, json,
+        };
+        cmd.SetAction(parse =>
+        {
+            try
+            {
+                var size = InputSize.Parse(parse.GetValue(input)!);
+                var name = parse.GetValue(model)!;
+                var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
+                var r = SegFormerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads));
+                var inv = CultureInfo.InvariantCulture;
+                if (parse.GetValue(json))
+                {
+                    var o = new JsonObject
+                    {
+                        ["model"] = name,
+                        ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+                        ["threads"] = r.Threads,
+                        ["warmup"] = r.Warmup,
+                        ["runs"] = r.RunsMs.Count,
+                        ["median_ms"] = Math.Round(r.MedianMs, 3),
+                        ["min_ms"] = Math.Round(r.MinMs, 3),
+                        ["max_ms"] = Math.Round(r.MaxMs, 3),
+                        ["mean_ms"] = Math.Round(r.MeanMs, 3),
+                        ["runs_ms"] = new JsonArray(r.RunsMs.Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 3))).ToArray()),
+                    };
+                    Console.WriteLine(o.ToJsonString());
+                }
+                else
+                {
+                    Console.WriteLine($"{name} {size} threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
+                                      $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)");
+                }
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text;
+using BoostFormer.Models;
+
+namespace BoostFormer.Profiling;
+
+/// <summary>One configuration of the ablation table.</summary>
+/// <param name="Name">Row label (e.g. "(e) Mix-CFN alone").</param>
+/// <param name="Config">The model configuration.</param>
+/// <param name="SeedParams">The seed README's parameter figure for this row, if it reports one (e.g. "27.462M").</param>
+/// <param name="SeedMacs">The seed README's "Flops" figure (thop convention: conv+linear MACs), if any.</param>
+public sealed record AblationVariant(string Name, SegFormerConfig Config, string? SeedParams = null, string? SeedMacs = null);
+
+/// <summary>Measured numbers of one <see cref="AblationVariant"/>.</summary>
+public sealed record AblationRow(AblationVariant Variant, long Params, long MacsAll, long MacsConvLinear, long AttentionMacs, LatencyResult? Latency);
+
+/// <summary>Options of <see cref="Ablation.Run"/>.</summary>
+public sealed record AblationOptions
+{
+    /// <summary>Input size of the profiled and timed forward (the seed's tables use 512x512).</summary>
+    public InputSize Input { get; init; } = new(512, 512);
+    /// <summary>Number of classes (ADE20K: 150).</summary>
+    public int Classes { get; init; } = 150;
+    /// <summary>Base model the switches are applied to.</summary>
+    public string BaseModel { get; init; } = "segformer-b2";
+    /// <summary>Untimed warm-up forwards per configuration.</summary>
+    public int Warmup { get; init; } = 1;
+    /// <summary>Timed forwards per configuration (0 = no latency column).</summary>
+    public int Runs { get; init; } = 3;
+    /// <summary>libtorch threads for the latency runs (null = current setting).</summary>
+    public int? Threads { get; init; }
+}
+
+/// <summary>The result of <see cref="Ablation.Run"/>: one row per configuration, with renderers and a writer.</summary>
+public sealed class AblationTable
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Creates a table from measured rows.</summary>
+    public AblationTable(AblationOptions options, IReadOnlyList<AblationRow> rows, int threads)
+    {
+        Options = options;
+        Rows = rows;
+        Threads = threads;
+    }
+
+    /// <summary>The options the table was measured with.</summary>
+    public AblationOptions Options { get; }
+    /// <summary>Rows in order: base, each switch alone, all switches.</summary>
+    public IReadOnlyList<AblationRow> Rows { get; }
+    /// <summary>libtorch intra-op threads used for the latency column.</summary>
+    public int Threads { get; }
+
+    private bool HasLatency => Rows.Any(r => r.Latency is not null);
+
+    /// <summary>The command that regenerates the table with these options.</summary>
+    public string Command =>
+        $"boostformer ablate --table --input {Options.Input} --classes {Options.Classes} --warmup {Options.Warmup} --runs {Options.Runs}" +
+        (Options.Threads is { } t ? $" --threads {t}" : "");
+
+    /// <summary>Column conventions, stated under the table.</summary>
+    public IEnumerable<string> ConventionNotes()
+    {
+        yield return "Params: every parameter of the segmentation model (encoder + decode head), counted once.";
+        yield return "GMAC (ours): multiply-accumulates of convolutions, linear layers and the attention matrix products QKᵀ and AV, " +
+                     $"from one real forward at {Options.Input} (the SegFormer paper's \"GFLOPs\" are this count).";
+        yield return "GMAC conv+linear: convolutions and linear layers only — the convention of thop-style module-hook counters, " +
+                     "which the seed's util/get_flops_params.py uses; comparable with the seed column.";
+        yield return "Seed: the BoostFormer README's own figures (Params, \"Flops\" = thop MACs at 512x512). thop also counts a few " +
+                     "operations of other modules (e.g. BatchNorm, pooling), so its figures sit slightly above our conv+linear column.";
+        if (HasLatency)
+            yield return $"Latency: median wall-clock forward time on this machine's CPU (libtorch, inference mode, batch 1, {Threads} thread(s), " +
+                         $"{Options.Warmup} warm-up + {Options.Runs} timed runs, min–max in brackets); the CPU may be shared, so treat small differences as noise.";
+        yield return "Rows (a)–(f) each turn on one BoostFormer switch of the base model; the last row turns all six on and also drops " +
+                     "the LayerNorm closing each encoder stage, as the BoostFormer reference does.";
+    }
+
+    /// <summary>Markdown table with a header, the rows and the convention notes.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# Ablation: BoostFormer switches on {Options.BaseModel} ({Options.Input}, {Options.Classes} classes)");
+        sb.AppendLine();
+        sb.AppendLine($"Regenerate with `{Command}`.");
+        sb.AppendLine();
+        var baseRow = Rows[0];
+        sb.Append("| model | switches | Params | Δ params | GMAC (ours: conv+linear+attention) | GMAC conv+linear (thop-style) | Δ conv+linear | attention GMAC |");
+        if (HasLatency) sb.Append(" latency ms (median [min–max]) |");
+        sb.AppendLine(" seed Params | seed GFLOPs (thop) |");
+        sb.Append("|---|---|---:|---:|---:|---:|---:|---:|");
+        if (HasLatency) sb.Append("---:|");
+        sb.AppendLine("---:|---:|");
+        foreach (var r in Rows)
+        {
+            sb.Append("| ").Append(r.Variant.Name).Append(" | ").Append(r.Variant.Config.SwitchSummary()).Append(" | ")
+              .Append(r.Params.ToString("N0", Inv)).Append(" | ").Append(Pct(r.Params, baseRow.Params)).Append(" | ")
+              .Append(G(r.MacsAll)).Append(" | ").Append(G(r.MacsConvLinear)).Append(" | ").Append(Pct(r.MacsConvLinear, baseRow.MacsConvLinear)).Append(" | ")
+              .Append(G(r.AttentionMacs)).Append(" |");
+            if (HasLatency)
+                sb.Append(' ').Append(r.Latency is { } l ? $"{l.MedianMs.ToString("F1", Inv)} [{l.MinMs.ToString("F1", Inv)}–{l.MaxMs.ToString("F1", Inv)}]" : "—").Append(" |");
+            sb.Append(' ').Append(r.Variant.SeedParams ?? "—").Append(" | ").Append(r.Variant.SeedMacs ?? "—").AppendLine(" |");
+        }
+        sb.AppendLine();
+        foreach (var n in ConventionNotes()) sb.AppendLine("- " + n);
+        return sb.ToString();
+    }
+
+    /// <summary>CSV with raw numbers; column names carry their convention.</summary>
+    public string ToCsv()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("model,switches,params,macs_conv_linear_attention,macs_conv_linear_thop,macs_attention,latency_median_ms,latency_min_ms,latency_max_ms,latency_runs,threads,input,classes,seed_params,seed_flops_thop");
+        foreach (var r in Rows)
+        {
+            var l = r.Latency;
+            sb.AppendJoin(',', new[]
+            {
+                ProfileRenderers.Csv(r.Variant.Name), ProfileRenderers.Csv(r.Variant.Config.SwitchSummary()), r.Params.ToString(Inv),
+                r.MacsAll.ToString(Inv), r.MacsConvLinear.ToString(Inv), r.AttentionMacs.ToString(Inv),
+                l?.MedianMs.ToString("F2", Inv) ?? "", l?.MinMs.ToString("F2", Inv) ?? "", l?.MaxMs.ToString("F2", Inv) ?? "",
+                l?.RunsMs.Count.ToString(Inv) ?? "0", Threads.ToString(Inv), Options.Input.ToString(), Options.Classes.ToString(Inv),
+                r.Variant.SeedParams ?? "", r.Variant.SeedMacs ?? "",
+            }).AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <c>ablation.md</c> and <c>ablation.csv</c> into <paramref name="directory"/> (each to a temp file, then renamed).</summary>
+    public (string markdown, string csv) WriteTo(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var md = Path.Combine(directory, "ablation.md");
+        var csv = Path.Combine(directory, "ablation.csv");
+        AtomicWrite(md, ToMarkdown());
+        AtomicWrite(csv, ToCsv());
+        return (md, csv);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to a temporary file next to <paramref name="path"/> and renames it over <paramref name="path"/>.</summary>
+    public static void AtomicWrite(string path, string text)
+    {
+        var tmp = path + "." + Environment.ProcessId.ToString(Inv) + ".tmp";
+        try
+        {
+            File.WriteAllText(tmp, text, new UTF8Encoding(false));
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    private static string G(long macs) => (macs / 1e9).ToString("F3", Inv);
+
+    private static string Pct(long v, long b) =>
+        b == 0 ? "—" : v == b ? "0%" : ((v - b) * 100.0 / b).ToString("+0.0;-0.0", Inv) + "%";
+}
+
+/// <summary>
+/// The BoostFormer ablation: the base SegFormer, each of the six BoostFormer switches alone, and all together — parameters,
+/// MACs under both conventions and measured CPU latency, beside the seed README's own figures.
+/// </summary>
+public static class Ablation
+{
+    /// <summary>The seed README's figures (thop convention).</summary>
+    public const string SeedSegFormerB2Params = "27.462M", SeedSegFormerB2Flops = "58.576G", SeedBoostFormerParams = "17.575M", SeedBoostFormerFlops = "15.826G";
+
+    /// <summary>The rows of the table for <paramref name="baseModel"/> (a <c>segformer-bN</c> name).</summary>
+    public static IReadOnlyList<AblationVariant> Variants(string baseModel = "segformer-b2", int classes = 150)
+    {
+        var b = SegFormerConfig.FromName(baseModel, classes);
+        if (b.IsBoostFormer || b.pooling_patch_embedding || b.poolformer_blocks || b.pooled_kv_attention || b.remove_self_output || b.mix_cfn || b.weighted_sum_decoder)
+            throw new ArgumentException($"the ablation's base model must be a SegFormer (all switches off), got '{baseModel}'", nameof(baseModel));
+        var isB2 = b.depths.SequenceEqual(new[] { 3, 4, 6, 3 }) && b.hidden_sizes.SequenceEqual(new[] { 64, 128, 320, 512 }) && classes == 150;
+        var label = baseModel.Trim().ToLowerInvariant().Replace("segformer-b", "SegFormer-B", StringComparison.Ordinal);
+        var boostLabel = label.Replace("SegFormer", "BoostFormer", StringComparison.Ordinal);
+        return new[]
+        {
+            new AblationVariant(label, b, isB2 ? SeedSegFormerB2Params : null, isB2 ? SeedSegFormerB2Flops : null),
+            new AblationVariant("(a) pooling patch embedding", b with { pooling_patch_embedding = true }),
+            new AblationVariant("(b) PoolFormer blocks, stages 1–2", b with { poolformer_blocks = true }),
+            new AblationVariant("(c) pooled K/V attention, stages 3–4", b with { pooled_kv_attention = true }),
+            new AblationVariant("(d) no attention output projection", b with { remove_self_output = true }),
+            new AblationVariant("(e) Mix-CFN", b with { mix_cfn = true }),
+            new AblationVariant("(f) weighted-sum decoder", b with { weighted_sum_decoder = true }),
+            new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegFormerConfig.WithAllBoostFormerSwitches(b), isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null),
+        };
+    }
+
+    /// <summary>Profiles (and, when <see cref="AblationOptions.Runs"/> &gt; 0, times) every variant; <paramref name="log"/> gets one line per row.</summary>
+    public static AblationTable Run(AblationOptions options, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Classes <= 0) throw new ArgumentException($"--classes must be positive, got {options.Classes}");
+        if (options.Runs < 0) throw new ArgumentException($"--runs must be ≥ 0, got {options.Runs}");
+        if (options.Warmup < 0) throw new ArgumentException($"--warmup must be ≥ 0, got {options.Warmup}");
+        var rows = new List<AblationRow>();
+        int threads = Torch.torch.get_num_threads();
+        foreach (var v in Variants(options.BaseModel, options.Classes))
+        {
+            using var model = new SegFormerForSemanticSegmentation(v.Config);
+            var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, v.Name);
+            LatencyResult? lat = null;
+            if (options.Runs > 0)
+            {
+                lat = LatencyBenchmark.Measure(model, x => model.call(x), options.Input.Shape(), options.Warmup, options.Runs, options.Threads);
+                threads = lat.Threads;
+            }
+            var row = new AblationRow(v, p.Params, p.AllMacs, p.ConvLinearMacs, p.Total.Macs(MacKind.Attention), lat);
+            rows.Add(row);
+            log?.Invoke($"{v.Name}: {row.Params:N0} params, {row.MacsAll / 1e9:F3} GMAC (conv+linear {row.MacsConvLinear / 1e9:F3})" +
+                        (lat is null ? "" : $", {lat.MedianMs:F1} ms"));
+        }
+        return new AblationTable(options, rows, threads);
+    }
+}

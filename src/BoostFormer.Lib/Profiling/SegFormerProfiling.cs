@@ -1,0 +1,22 @@
+using BoostFormer.Models;
+using BoostFormer.Torch;
+
+namespace BoostFormer.Profiling;
+
+/// <summary>Profiling and latency of SegFormer/BoostFormer configurations (what <c>boostformer profile/bench/ablate</c> run).</summary>
+public static class SegFormerProfiling
+{
+    /// <summary>Builds the model of <paramref name="config"/> and profiles one forward at <paramref name="size"/>.</summary>
+    public static ProfileReport Profile(SegFormerConfig config, InputSize size, MacConvention convention = MacConvention.All, string? name = null)
+    {
+        using var model = new SegFormerForSemanticSegmentation(config);
+        return Profiler.Profile(model, x => model.call(x), size.Shape(), convention, name ?? config.SwitchSummary());
+    }
+
+    /// <summary>Builds the model of <paramref name="config"/> and measures its forward latency at <paramref name="size"/>.</summary>
+    public static LatencyResult Bench(SegFormerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null)
+    {
+        using var model = new SegFormerForSemanticSegmentation(config);
+        return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads);
+    }
+}
