@@ -96,6 +96,49 @@ public sealed class TrainCommand : ICliCommand
                 return 1;
             }
         });
+        cmd.Subcommands.Add(StepBench());
+        return cmd;
+    }
+
+    /// <summary><c>boostformer train step-bench</c>: milliseconds per training step (used by bench/train-step/run.sh).</summary>
+    private static Command StepBench()
+    {
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "segformer-b0" };
+        var input = new Option<string>("--input") { Description = "HxW", DefaultValueFactory = _ => "512x512" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 2 };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 150 };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json");
+        var cmd = new Command("step-bench", "Time SegFormer training steps (forward + loss + backward + AdamW) on random data.")
+        {
+            model, input, batch, classes, threads, warmup, runs, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var (h, w) = ParseScale(pr.GetValue(input), "");
+                if (pr.GetValue(threads) > 0) BoostFormer.Torch.torch.set_num_threads(pr.GetValue(threads));
+                if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
+                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs));
+                if (pr.GetValue(json))
+                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["model"] = t.Model, ["input"] = t.Input, ["threads"] = t.Threads, ["median_ms"] = t.MedianMs, ["min_ms"] = t.MinMs,
+                        ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss,
+                    }));
+                else
+                    Console.WriteLine(FormattableString.Invariant($"train step {t.Model} {string.Join("x", t.Input)} threads={t.Threads}: median {t.MedianMs:F1} ms (min {t.MinMs:F1}, max {t.MaxMs:F1}, {t.Runs} runs)"));
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
         return cmd;
     }
 
