@@ -200,7 +200,7 @@ public sealed class PretrainTrainer
                 EncoderPath = Path.Combine(_o.OutputDirectory, "encoder.safetensors");
                 var enc = _model.state_dict().Where(kv => kv.Key.StartsWith(_o.EncoderPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
                 if (enc.Count == 0) throw new InvalidOperationException($"no state-dict key starts with '{_o.EncoderPrefix}': cannot save encoder weights");
-                SafeTensors.Save(EncoderPath, enc, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "boostformer pretrain", ["config"] = _o.ModelConfigJson });
+                BoostFormer.Torch.IO.Safetensors.Save(EncoderPath, enc, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "boostformer pretrain", ["config"] = _o.ModelConfigJson });
                 store?.AddArtifact(runId, it, "encoder", EncoderPath);
             }
             store?.EndRun(runId, RunStore.Finished);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using BoostFormer.Torch;
+using BoostFormer.Torch.IO;
 using static BoostFormer.Torch.torch;
 
 namespace BoostFormer.Training.Checkpoints;
@@ -111,7 +112,7 @@ public sealed class CheckpointManager
         if (optimizer is not null) foreach (var (k, v) in optimizer) all["optimizer/" + k] = v;
         if (saveRng) all["rng/torch"] = get_rng_state();
         var infoJson = JsonSerializer.Serialize(info with { WrittenUtc = DateTime.UtcNow }, Json);
-        SafeTensors.Save(path, all, new Dictionary<string, string> { ["format"] = "boostformer-checkpoint-v1", ["info"] = infoJson });
+        Safetensors.Save(path, all, new Dictionary<string, string> { ["format"] = "boostformer-checkpoint-v1", ["info"] = infoJson });
         AtomicFile.WriteAllText(System.IO.Path.ChangeExtension(path, ".json"), infoJson);
     }
 
@@ -140,14 +141,16 @@ public sealed class CheckpointManager
             File.Delete(System.IO.Path.ChangeExtension(p, ".json"));
             File.Delete(p);
         }
-        // Leftover temporaries of a killed writer.
-        foreach (var tmp in System.IO.Directory.EnumerateFiles(Directory, ".*.tmp-*")) { try { File.Delete(tmp); } catch (IOException) { } }
+        // Leftover temporaries of a killed writer (Safetensors.Save and AtomicFile write hidden ".<name>…tmp…" files).
+        foreach (var tmp in System.IO.Directory.EnumerateFiles(Directory, ".*tmp*")) { try { File.Delete(tmp); } catch (IOException) { } }
     }
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/> (or any safetensors file: then every tensor is a model tensor).</summary>
     public static LoadedCheckpoint Load(string path)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
+        var meta = Safetensors.ReadMetadata(path);
+        var tensors = Safetensors.Load(path);
+        foreach (var t in tensors.Values) t.DetachFromDisposeScope();
         var model = new Dictionary<string, Tensor>();
         var optim = new Dictionary<string, Tensor>();
         Tensor? rng = null;
