@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SegFormer training step (forward + loss + backward + AdamW) on our engine (`boostformer train step-bench`) vs the same
+# HF-layout model in plain PyTorch (train_step_ref.py, /usr/bin/python3 torch), same batch, input, threads, warm-up and
+# runs, in one run. Prints the our/PyTorch ratio of the median step times (< 1 means we are faster).
+#
+# Usage: bench/train-step/run.sh [--model segformer-b0] [--input 512x512] [--batch 2] [--threads N] [--warmup W] [--runs R] [--repeat K]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+model=segformer-b0; input=512x512; batch=2; threads=$(nproc); warmup=2; runs=5; repeat=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) model="$2"; shift 2;;
+    --input) input="$2"; shift 2;;
+    --batch) batch="$2"; shift 2;;
+    --threads) threads="$2"; shift 2;;
+    --warmup) warmup="$2"; shift 2;;
+    --runs) runs="$2"; shift 2;;
+    --repeat) repeat="$2"; shift 2;;
+    *) echo "unknown argument: $1" >&2; exit 2;;
+  esac
+done
+py=/usr/bin/python3
+[[ -f "$here/../segformer-latency/segformer_ref.py" ]] || { echo "needs bench/segformer-latency/segformer_ref.py (the HF-layout reference model)" >&2; exit 2; }
+dll="$repo/src/BoostFormer.Cli/bin/Release/net10.0/boostformer.dll"
+if [[ ! -f "$dll" || -n "${BENCH_REBUILD:-}" ]]; then
+  dotnet build "$repo/src/BoostFormer.Cli" -c Release -v q -nologo >&2
+fi
+echo "model=$model input=$input batch=$batch threads=$threads warmup=$warmup runs=$runs repeat=$repeat" >&2
+best=""
+for ((i = 1; i <= repeat; i++)); do
+  ours=$(dotnet "$dll" train step-bench --model "$model" --input "$input" --batch-size "$batch" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
+  theirs=$("$py" "$here/train_step_ref.py" --model "$model" --input "$input" --batch "$batch" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
+  line=$("$py" - "$ours" "$theirs" <<'PY'
+import json, sys
+o, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+r = o["median_ms"] / t["median_ms"]
+print(f"ours median {o['median_ms']:.0f} ms (min {o['min_ms']:.0f}, max {o['max_ms']:.0f}) | "
+      f"pytorch median {t['median_ms']:.0f} ms (min {t['min_ms']:.0f}, max {t['max_ms']:.0f}) | ratio ours/pytorch {r:.3f}")
+PY
+)
+  echo "run $i: $line"
+  r=${line##* }
+  if [[ -z "$best" ]] || awk "BEGIN{exit !($r < $best)}"; then best=$r; fi
+done
+echo "best ratio ours/pytorch: $best"

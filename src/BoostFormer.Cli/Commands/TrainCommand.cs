@@ -1,0 +1,153 @@
+using System.CommandLine;
+using System.Globalization;
+using BoostFormer.Training;
+using BoostFormer.Training.Losses;
+
+namespace BoostFormer.Cli.Commands;
+
+/// <summary>
+/// <c>boostformer train</c>: fine-tunes a SegFormer/BoostFormer model on a segmentation dataset with the SegFormer recipe
+/// (AdamW, poly decay with warmup, head lr ×10), optional auxiliary FCN head, OHEM, class-balanced weights and label
+/// smoothing; checkpoints and resumes; logs every step and evaluation to the SQLite tracking database.
+/// </summary>
+public sealed class TrainCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5", DefaultValueFactory = _ => "segformer-b0" };
+        var dataset = new Option<string>("--dataset") { Description = "camvid, ade20k, cityscapes, kitti or synthetic", DefaultValueFactory = _ => "camvid" };
+        var root = new Option<string?>("--root") { Description = "Data root (default: $BOOSTFORMER_DATA)" };
+        var iterations = new Option<long?>("--iterations") { Description = "Optimizer steps (default 1000 unless --epochs)" };
+        var epochs = new Option<long?>("--epochs") { Description = "Epochs (instead of --iterations)" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 2 };
+        var crop = new Option<int>("--crop") { Description = "Square training crop", DefaultValueFactory = _ => 512 };
+        var scale = new Option<string?>("--scale") { Description = "Resize scale LONGxSHORT before the 0.5–2.0 random ratio (default 2048x512; camvid 480x360)" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 6e-5 };
+        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.01 };
+        var warmup = new Option<long>("--warmup") { Description = "Linear warmup iterations", DefaultValueFactory = _ => 1500 };
+        var clip = new Option<double?>("--clip-grad") { Description = "Clip the global gradient norm to this value" };
+        var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => 0.1 };
+        var aux = new Option<bool>("--aux-head") { Description = "Auxiliary FCN head on stage 3 (loss weight --aux-weight)" };
+        var auxWeight = new Option<double>("--aux-weight") { DefaultValueFactory = _ => 0.4 };
+        var ohem = new Option<double?>("--ohem-thresh") { Description = "OHEM: keep pixels whose GT probability is below this (with --ohem-min-kept)" };
+        var ohemMin = new Option<int>("--ohem-min-kept") { DefaultValueFactory = _ => 100000 };
+        var classWeights = new Option<bool>("--class-weights") { Description = "Class-balanced (median frequency) weights from the training split" };
+        var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => 0.0 };
+        var pretrained = new Option<string?>("--pretrained") { Description = "Encoder or full weights to start from (pretrain output, mit-b*, HF/NVlabs/mmseg)" };
+        var evalEvery = new Option<long>("--eval-interval") { Description = "Validate every N iterations (0 = at the end)", DefaultValueFactory = _ => 0 };
+        var ckptEvery = new Option<long>("--checkpoint-interval") { Description = "Checkpoint every N iterations (0 = at the end)", DefaultValueFactory = _ => 0 };
+        var keep = new Option<int>("--keep") { Description = "Periodic checkpoints kept", DefaultValueFactory = _ => 2 };
+        var valLimit = new Option<int?>("--val-limit") { Description = "Validate on at most N images" };
+        var trainLimit = new Option<int?>("--train-limit") { Description = "Train on at most N images" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
+        var db = new Option<string>("--db") { Description = "Tracking database", DefaultValueFactory = _ => Path.Combine("runs", "runs.db") };
+        var name = new Option<string?>("--name") { Description = "Run name (default: <model>-<dataset>)" };
+        var output = new Option<string?>("--output") { Description = "Checkpoint folder (default: next to the database, named after the run)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder" };
+        var workers = new Option<int?>("--workers") { Description = "Data-loader threads" };
+        var logEvery = new Option<long>("--log-every") { Description = "Plain-output progress line every N iterations", DefaultValueFactory = _ => 10 };
+        var synthSize = new Option<int>("--synthetic-size") { DefaultValueFactory = _ => 128 };
+        var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
+        {
+            model, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
+            smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, workers, logEvery, synthSize,
+        };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var ds = pr.GetValue(dataset)!;
+                var m = pr.GetValue(model)!;
+                var sc = ParseScale(pr.GetValue(scale), ds);
+                var its = pr.GetValue(iterations);
+                var eps = pr.GetValue(epochs);
+                if (its is null && eps is null) its = 1000;
+                var runName = pr.GetValue(name) ?? $"{m}-{ds}";
+                var job = new SegmentationJob
+                {
+                    Model = m, Dataset = ds, Root = pr.GetValue(root), CropSize = pr.GetValue(crop), Scale = sc, BatchSize = pr.GetValue(batch),
+                    DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
+                    ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
+                    Workers = pr.GetValue(workers), Synthetic = (pr.GetValue(synthSize), 64, 5),
+                    Trainer = new SegmentationTrainerOptions
+                    {
+                        RunName = runName, Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
+                        WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
+                        EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
+                        Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume),
+                        Loss = new SegmentationLossOptions
+                        {
+                            AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing),
+                            Ohem = pr.GetValue(ohem) is { } t ? new OhemOptions(t, pr.GetValue(ohemMin)) : null,
+                        },
+                    },
+                };
+                var id = TrainingConsole.RunSegmentation(p => Jobs.Train(job, p, Console.WriteLine), pr.GetValue(logEvery));
+                using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
+                var last = store.LastEvaluation(id);
+                Console.WriteLine(last.TryGetValue("miou", out var miou)
+                    ? FormattableString.Invariant($"run {id} finished: val mIoU {miou * 100:F2}  (database {store.Path})")
+                    : $"run {id} finished (database {store.Path})");
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        cmd.Subcommands.Add(StepBench());
+        return cmd;
+    }
+
+    /// <summary><c>boostformer train step-bench</c>: milliseconds per training step (used by bench/train-step/run.sh).</summary>
+    private static Command StepBench()
+    {
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "segformer-b0" };
+        var input = new Option<string>("--input") { Description = "HxW", DefaultValueFactory = _ => "512x512" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 2 };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 150 };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json");
+        var cmd = new Command("step-bench", "Time SegFormer training steps (forward + loss + backward + AdamW) on random data.")
+        {
+            model, input, batch, classes, threads, warmup, runs, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            try
+            {
+                var (h, w) = ParseScale(pr.GetValue(input), "");
+                if (pr.GetValue(threads) > 0) BoostFormer.Torch.torch.set_num_threads(pr.GetValue(threads));
+                if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
+                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs));
+                if (pr.GetValue(json))
+                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["model"] = t.Model, ["input"] = t.Input, ["threads"] = t.Threads, ["median_ms"] = t.MedianMs, ["min_ms"] = t.MinMs,
+                        ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss,
+                    }));
+                else
+                    Console.WriteLine(FormattableString.Invariant($"train step {t.Model} {string.Join("x", t.Input)} threads={t.Threads}: median {t.MedianMs:F1} ms (min {t.MinMs:F1}, max {t.MaxMs:F1}, {t.Runs} runs)"));
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return cmd;
+    }
+
+    internal static (int, int) ParseScale(string? s, string dataset)
+    {
+        if (s is null) return dataset.Equals("camvid", StringComparison.OrdinalIgnoreCase) ? (480, 360) : (2048, 512);
+        var parts = s.Split('x', 'X');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var a) || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var b) || a <= 0 || b <= 0)
+            throw new ArgumentException($"--scale must be LONGxSHORT with positive integers (e.g. 2048x512), got '{s}'");
+        return (a, b);
+    }
+}

@@ -1,0 +1,74 @@
+using BoostFormer.Data;
+using BoostFormer.Torch;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Training;
+
+/// <summary>
+/// Training batches from the data layer's <see cref="DataLoader{TBatch}"/> (<see cref="Loaders.Segmentation"/>): the epoch
+/// order comes from (seed, epoch) and each sample's augmentation from (seed, epoch, index), so any batch is a pure function
+/// of its position — which is what the trainer's exact resume relies on. A resumed epoch builds its remaining batches
+/// from the loader's plan; whole epochs stream through the loader's background workers.
+/// </summary>
+public sealed class DatasetBatchSource : ISegmentationBatchSource
+{
+    private readonly ISegmentationDataset _dataset;
+    private readonly SegPipeline _pipeline;
+    private readonly DataLoader<SegBatch> _loader;
+
+    /// <summary>Creates the source; the pipeline must produce fixed-size crops (e.g. <see cref="SegPipeline.Train"/>).</summary>
+    public DatasetBatchSource(ISegmentationDataset dataset, SegPipeline pipeline, int batchSize, long seed, int? workers = null)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
+        if (dataset.Count < batchSize) throw new ArgumentException($"the dataset has {dataset.Count} samples, fewer than one batch of {batchSize}", nameof(dataset));
+        _dataset = dataset; _pipeline = pipeline; BatchSize = batchSize;
+        var o = new LoaderOptions { BatchSize = batchSize, Shuffle = true, DropLast = true, Seed = seed };
+        if (workers is { } w) o = o with { Workers = w };
+        _loader = Loaders.Segmentation(dataset, pipeline, o);
+    }
+
+    /// <inheritdoc />
+    public long BatchesPerEpoch => _loader.BatchCount;
+    /// <inheritdoc />
+    public int BatchSize { get; }
+
+    /// <inheritdoc />
+    public IEnumerable<SegmentationBatch> Epoch(long epoch, long startBatch)
+    {
+        var e = checked((int)epoch);
+        if (startBatch == 0)
+        {
+            foreach (var b in _loader.Epoch(e)) yield return Wrap(b);
+            yield break;
+        }
+        foreach (var req in _loader.Plan(e).Skip(checked((int)startBatch)))
+            yield return Wrap(Loaders.BuildSegBatch(_dataset, _pipeline, req));
+    }
+
+    private static SegmentationBatch Wrap(SegBatch b)
+    {
+        var labels = b.Labels.dtype == ScalarType.Int64 ? b.Labels.alias() : b.Labels.@long();
+        var images = b.Images.alias();
+        b.Dispose();
+        return new SegmentationBatch(images.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// Validation samples: each image resized by <paramref name="test"/> (keep ratio) and normalised, with its label at the
+    /// original resolution.
+    /// </summary>
+    public static IEnumerable<EvalSample> EvalSamples(ISegmentationDataset dataset, SegPipeline test, int? limit = null)
+    {
+        var n = Math.Min(dataset.Count, limit ?? int.MaxValue);
+        for (int i = 0; i < n; i++)
+        {
+            var s = dataset.Get(i);
+            var label = s.Label.Labels.Select(v => (long)v).ToArray();
+            var (img, _) = test.Apply(s.Image, s.Label.Clone(), DataRng.ForSample(0, 0, i));
+            var chw = new float[3 * img.Height * img.Width];
+            ImageOps.NormalizeToChw(img, chw, test.Mean, test.Std);
+            yield return new EvalSample(tensor(chw, new long[] { 1, 3, img.Height, img.Width }).DetachFromDisposeScope(),
+                tensor(label, new long[] { s.Label.Height, s.Label.Width }).DetachFromDisposeScope());
+        }
+    }
+}

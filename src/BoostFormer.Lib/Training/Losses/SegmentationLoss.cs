@@ -1,0 +1,122 @@
+using BoostFormer.Torch;
+using static BoostFormer.Torch.torch;
+using F = BoostFormer.Torch.torch.nn.functional;
+
+namespace BoostFormer.Training.Losses;
+
+/// <summary>The loss of one batch: the total to back-propagate and its parts (as plain numbers, for logging).</summary>
+public sealed record LossBreakdown(double Main, double Auxiliary);
+
+/// <summary>
+/// The segmentation loss of mmsegmentation's decode heads: logits (e.g. at 1/4 resolution) are first resized to the
+/// label size with bilinear interpolation (align_corners=false), then cross-entropy with ignore index, class weights,
+/// label smoothing and optional OHEM pixel selection is applied; an auxiliary head's logits get the same treatment and
+/// are added with <see cref="SegmentationLossOptions.AuxiliaryWeight"/>.
+/// </summary>
+public sealed class SegmentationLoss : IDisposable
+{
+    private readonly Tensor? _classWeights;
+
+    /// <summary>Creates the loss for <paramref name="numClasses"/> classes.</summary>
+    public SegmentationLoss(SegmentationLossOptions options, int numClasses)
+    {
+        options.Validate(numClasses);
+        Options = options;
+        NumClasses = numClasses;
+        if (options.ClassWeights is not null) _classWeights = tensor(options.ClassWeights).DetachFromDisposeScope();
+    }
+
+    /// <summary>The options.</summary>
+    public SegmentationLossOptions Options { get; }
+
+    /// <summary>Number of classes K.</summary>
+    public int NumClasses { get; }
+
+    /// <summary>
+    /// Total loss (a scalar tensor with autograd) of <paramref name="logits"/> [N, K, h, w] against <paramref name="labels"/>
+    /// [N, H, W] (int64), plus the auxiliary head's logits if given.
+    /// </summary>
+    public Tensor Compute(Tensor logits, Tensor labels, Tensor? auxiliaryLogits, out LossBreakdown parts)
+    {
+        using var scope = NewDisposeScope();
+        var main = Single(logits, labels);
+        Tensor total = main;
+        double auxValue = 0;
+        if (auxiliaryLogits is not null && Options.AuxiliaryWeight > 0)
+        {
+            var aux = Single(auxiliaryLogits, labels);
+            auxValue = aux.item<float>();
+            total = main.add(aux, Options.AuxiliaryWeight);
+        }
+        parts = new LossBreakdown(main.item<float>(), auxValue);
+        return total.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Total loss without the breakdown.</summary>
+    public Tensor Compute(Tensor logits, Tensor labels, Tensor? auxiliaryLogits = null) => Compute(logits, labels, auxiliaryLogits, out _);
+
+    /// <summary>The loss of one head: resize, then cross-entropy (with OHEM when configured).</summary>
+    public Tensor Single(Tensor logits, Tensor labels)
+    {
+        if (logits.dim() != 4) throw new ArgumentException($"logits must be [N, K, h, w], got [{string.Join(", ", logits.shape)}]", nameof(logits));
+        if (labels.dim() != 3) throw new ArgumentException($"labels must be [N, H, W], got [{string.Join(", ", labels.shape)}]", nameof(labels));
+        if (logits.shape[1] != NumClasses) throw new ArgumentException($"logits have {logits.shape[1]} classes, the loss was built for {NumClasses}", nameof(logits));
+        if (logits.shape[0] != labels.shape[0]) throw new ArgumentException($"batch sizes differ: logits {logits.shape[0]}, labels {labels.shape[0]}", nameof(labels));
+        using var scope = NewDisposeScope();
+        var target = labels.dtype == ScalarType.Int64 ? labels.alias() : labels.@long();
+        var x = logits;
+        if (logits.shape[2] != labels.shape[1] || logits.shape[3] != labels.shape[2])
+            x = F.interpolate(logits, size: new[] { labels.shape[1], labels.shape[2] }, mode: InterpolationMode.Bilinear, align_corners: false);
+
+        if (Options.Ohem is null)
+            return F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, Reduction.Mean, Options.LabelSmoothing).MoveToOuterDisposeScope();
+
+        var pixelWeight = OhemWeights(x, target, Options.Ohem);
+        var perPixel = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, Reduction.None, Options.LabelSmoothing);
+        var weighted = perPixel.mul(pixelWeight).sum();
+        // mmseg's weight_reduce_loss: with avg_non_ignore, loss.sum() / (avg_factor + float32 eps); else loss.mean().
+        var loss = Options.AverageNonIgnored
+            ? weighted.div(target.ne(Options.IgnoreIndex).sum().item<long>() + 1.1920928955078125e-07)
+            : weighted.div((double)target.numel());
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// mmseg's <c>OHEMPixelSampler.sample</c>: a float [N, H, W] mask with 1 for the pixels kept (no gradient).
+    /// </summary>
+    public Tensor OhemWeights(Tensor logits, Tensor labels, OhemOptions ohem)
+    {
+        using var ng = no_grad();
+        using var scope = NewDisposeScope();
+        var batchKept = (long)ohem.MinKept * labels.shape[0];
+        var valid = labels.ne(Options.IgnoreIndex);
+        var weight = zeros_like(labels, ScalarType.Float32);
+        var nValid = valid.sum().item<long>();
+        if (nValid == 0) return weight.MoveToOuterDisposeScope();
+        var validWeight = zeros(new[] { nValid });
+        if (ohem.Threshold is { } thresh)
+        {
+            var prob = logits.softmax(1);
+            var tmp = labels.masked_fill(labels.eq(Options.IgnoreIndex), 0L).unsqueeze(1);
+            var gtProb = prob.gather(1, tmp).squeeze(1);
+            var validProb = gtProb.masked_select(valid);
+            var (sorted, _) = validProb.sort();
+            var at = Math.Min(batchKept, sorted.numel() - 1);
+            var minThreshold = sorted[at].item<float>();
+            var threshold = Math.Max(minThreshold, thresh);
+            validWeight.masked_fill_(validProb.lt(threshold), 1.0);
+        }
+        else
+        {
+            var losses = F.cross_entropy(logits, labels, _classWeights, Options.IgnoreIndex, Reduction.None, Options.LabelSmoothing);
+            var (_, order) = losses.masked_select(valid).sort(descending: true);
+            var keep = order.slice(0, 0, Math.Min(batchKept, order.numel()));
+            validWeight.index_put_(new Tensor?[] { keep }, ones(new[] { keep.numel() }));
+        }
+        weight.index_put_(new Tensor?[] { valid }, validWeight);
+        return weight.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _classWeights?.Dispose();
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using BoostFormer.Models;
+using BoostFormer.Torch;
+using BoostFormer.Training.Optimization;
+using static BoostFormer.Torch.torch;
+
+namespace BoostFormer.Training;
+
+/// <summary>Timing of training steps (milliseconds per step after warm-up).</summary>
+public sealed record TrainStepTiming(string Model, long[] Input, int Threads, double MedianMs, double MinMs, double MaxMs, int Runs, double Loss);
+
+/// <summary>
+/// Times one SegFormer training step as in <c>bench/train-step/train_step_ref.py</c>: forward on a random batch, cross-entropy
+/// of the logits upsampled to the label size (ignore 255), backward, AdamW (lr 6e-5, wd 0.01, one group), zero_grad.
+/// Drop path is 0, as in the reference model.
+/// </summary>
+public static class TrainStepBenchmark
+{
+    /// <summary>Runs <paramref name="warmup"/> + <paramref name="runs"/> steps and reports the timed ones.</summary>
+    public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5)
+    {
+        manual_seed(0);
+        using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(model, classes) with { drop_path_rate = 0 });
+        net.train();
+        var named = net.named_parameters().ToList();
+        using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", named, 6e-5, 0.01) });
+        using var x = randn(batch, 3, height, width);
+        using var y = randint(0, classes, new long[] { batch, height, width });
+        var times = new List<double>();
+        double loss = 0;
+        for (int i = 0; i < warmup + runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var scope = NewDisposeScope())
+            {
+                var logits = net.call(x);
+                var l = SegFormerLoss.SemanticLoss(logits, y);
+                l.backward();
+                opt.Step();
+                opt.ZeroGrad();
+                loss = l.item<float>();
+            }
+            sw.Stop();
+            if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        return new TrainStepTiming(model, new long[] { batch, 3, height, width }, get_num_threads(), median, times[0], times[^1], runs, loss);
+    }
+}
