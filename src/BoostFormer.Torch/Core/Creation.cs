@@ -77,7 +77,13 @@ public static partial class torch
     // ---------------------------------------------------------------------- global state
     /// <summary>Seeds the global CPU generator (rand, randn, dropout, init).</summary>
     public static void manual_seed(long seed) => Native.Check(Native.bf_manual_seed(unchecked((ulong)seed)));
-    public static void set_num_threads(int n) => Native.bf_set_num_threads(n);
+    /// <summary>Sets libtorch's intra-op thread count (the default is every core, or BOOSTFORMER_THREADS).</summary>
+    public static void set_num_threads(int n)
+    {
+        // Run Op's static constructor (which applies the default) first, so it cannot override this call later.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Op).TypeHandle);
+        Native.bf_set_num_threads(n);
+    }
     public static int get_num_threads() => Native.bf_get_num_threads();
     public static void set_num_interop_threads(int n) => Native.bf_set_num_interop_threads(n);
     public static string parallel_info() => Native.TakeString(Native.bf_parallel_info());
