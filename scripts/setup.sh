@@ -3,7 +3,7 @@
 # build: matmul is ~20x slower with the reference BLAS), the C++ compiler, image codecs, and the Python tools used for
 # reference benchmarks and notebook validation. When not root and something is missing, prints the exact command.
 set -euo pipefail
-PKGS=(libtorch-dev libopenblas0-pthread g++ make libpng-dev libjpeg-dev python3-torch python3-numpy python3-nbformat jupyter-nbconvert)
+PKGS=(libtorch-dev libopenblas0-pthread g++ make libpng-dev libjpeg-dev python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

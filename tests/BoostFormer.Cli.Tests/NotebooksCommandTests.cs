@@ -95,4 +95,26 @@ public class NotebooksCommandTests
         code2.Should().NotBe(0, output2);
         output2.Should().Contain("huge");
     }
+
+    [Fact]
+    public async Task ConvertTurnsAPercentScriptIntoARunnableNotebookAndBack()
+    {
+        var dir = Temp();
+        var script = Path.Combine(dir, "demo.cs");
+        File.WriteAllText(script, "// %% [markdown]\n// # Demo\n\n// %%\nvar x = 20;\n// %%\nx + 22\n");
+        var nb = Path.Combine(dir, "demo.ipynb");
+        var (code, output) = await CliRunner.RunAsync("notebooks", "convert", script, nb);
+        code.Should().Be(0, output);
+        output.Should().Contain("3 cells");
+        (code, output) = await CliRunner.RunAsync("notebooks", "run", nb, "--in-place", "--scale", "ci");
+        code.Should().Be(0, output);
+        JsonNode.Parse(File.ReadAllText(nb))!["cells"]![2]!["outputs"]![0]!["data"]!["text/plain"]!.ToJsonString().Should().Contain("42");
+        var back = Path.Combine(dir, "back.cs");
+        (code, output) = await CliRunner.RunAsync("notebooks", "convert", nb, back);
+        code.Should().Be(0, output);
+        File.ReadAllText(back).Should().Be("// %% [markdown]\n// # Demo\n\n// %%\nvar x = 20;\n\n// %%\nx + 22\n");
+        (code, output) = await CliRunner.RunAsync("notebooks", "convert", nb, nb);
+        code.Should().Be(2, output);
+        output.Should().Contain("exactly one .ipynb");
+    }
 }

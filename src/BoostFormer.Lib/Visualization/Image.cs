@@ -170,6 +170,32 @@ public sealed class Image : RichOutput
         return new Image(o, width, height, Channels, Caption);
     }
 
+    /// <summary>
+    /// Shrinks to <paramref name="width"/> × <paramref name="height"/> by averaging the source pixels each target pixel
+    /// covers (area resampling: no aliasing on photos); enlarging falls back to <see cref="Resize"/>.
+    /// </summary>
+    public Image Downscale(int width, int height)
+    {
+        if (width >= Width || height >= Height) return width == Width && height == Height ? this : Resize(width, height);
+        var o = new byte[(long)width * height * Channels];
+        var sum = new double[Channels];
+        for (int y = 0; y < height; y++)
+        {
+            int y0 = (int)((long)y * Height / height), y1 = Math.Max(y0 + 1, (int)((long)(y + 1) * Height / height));
+            for (int x = 0; x < width; x++)
+            {
+                int x0 = (int)((long)x * Width / width), x1 = Math.Max(x0 + 1, (int)((long)(x + 1) * Width / width));
+                Array.Clear(sum);
+                for (int sy = y0; sy < y1; sy++)
+                    for (int sx = x0; sx < x1; sx++)
+                        for (int k = 0; k < Channels; k++) sum[k] += Pixels[((long)sy * Width + sx) * Channels + k];
+                int n = (y1 - y0) * (x1 - x0);
+                for (int k = 0; k < Channels; k++) o[((long)y * width + x) * Channels + k] = (byte)Math.Round(sum[k] / n, MidpointRounding.AwayFromZero);
+            }
+        }
+        return new Image(o, width, height, Channels, Caption);
+    }
+
     /// <summary>Integer nearest-neighbour upscaling (keeps small feature maps crisp).</summary>
     public Image Scale(int factor) => factor == 1 ? this : Resize(Width * factor, Height * factor);
 

@@ -24,7 +24,7 @@ public sealed class ImageGrid : RichOutput
     public int Columns { get; }
     /// <summary>Optional title above the grid.</summary>
     public string? Title { get; }
-    /// <summary>Display width of each cell in pixels (default: the images' own width).</summary>
+    /// <summary>Display width of each cell in pixels (default: the images' own width); larger images are stored downscaled to it.</summary>
     public int? CellWidth { get; }
     /// <summary>The images.</summary>
     public IReadOnlyList<Image> Images => _images;
@@ -39,9 +39,11 @@ public sealed class ImageGrid : RichOutput
         foreach (var im in _images)
         {
             int w = CellWidth ?? im.Width;
-            int h = (int)Math.Round((double)im.Height * w / im.Width);
+            int h = Math.Max(1, (int)Math.Round((double)im.Height * w / im.Width));
+            // Images larger than their cell are stored at the cell size: the notebook stays small.
+            var shown = w < im.Width ? im.Downscale(w, h) : im;
             sb.Append("<figure style=\"margin:0\">")
-              .Append($"<img src=\"{im.DataUri}\" width=\"{w}\" height=\"{h}\" alt=\"{Escape(im.Caption ?? "")}\" style=\"image-rendering:pixelated\"/>");
+              .Append($"<img src=\"{shown.DataUri}\" width=\"{w}\" height=\"{h}\" alt=\"{Escape(im.Caption ?? "")}\" style=\"image-rendering:pixelated\"/>");
             if (im.Caption is not null) sb.Append($"<figcaption style=\"text-align:center;font:12px sans-serif\">{Escape(im.Caption)}</figcaption>");
             sb.Append("</figure>");
         }

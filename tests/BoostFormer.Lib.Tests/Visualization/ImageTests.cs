@@ -102,3 +102,13 @@ public class ImageTests
         OutputFormatter.Format(2.5).Single().Data.Should().Be("2.5");
     }
 }
+
+public class ImageResamplingTests
+{
+    [Fact]
+    public void DownscaleAveragesTheCoveredPixels()
+    {
+        var img = new Image(new byte[] { 0, 100, 200, 255, 10, 20, 30, 41 }, 4, 2, 1);
+        img.Downscale(2, 1).Pixels.Should().Equal(33, 132); // (0+100+10+20)/4 = 32.5 and (200+255+30+41)/4 = 131.5, rounded half up
+    }
+}
