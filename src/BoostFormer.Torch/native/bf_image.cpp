@@ -436,4 +436,24 @@ BF_API int bf_image_resize(const unsigned char* src, int h, int w, int c, unsign
   } BF_CATCH(-1)
 }
 
+#if AT_PARALLEL_OPENMP
+void omp_set_num_threads(int);
+#endif
+
+// Sets libtorch's intra-op parallelism for the calling thread only (Debian's libtorch uses OpenMP, whose thread count
+// is a per-thread setting): data-loader workers use 1 so that N workers do not each fan out over every core. Returns
+// 0, or -1 when the build is not OpenMP (then nothing changes).
+BF_API int bf_set_thread_local_num_threads(int n) {
+  BF_TRY {
+#if AT_PARALLEL_OPENMP
+    at::internal::lazy_init_num_threads();  // libtorch would otherwise reset the count at this thread's first parallel op
+    omp_set_num_threads(n < 1 ? 1 : n);
+    return 0;
+#else
+    (void)n;
+    return -1;
+#endif
+  } BF_CATCH(-1)
+}
+
 }  // extern "C"
