@@ -150,7 +150,10 @@ void jpeg_error_exit_fn(j_common_ptr cinfo) {
   JpegErr* e = (JpegErr*)cinfo->err;
   char buf[JMSG_LENGTH_MAX];
   (*cinfo->err->format_message)(cinfo, buf);
-  snprintf(e->err, 256, "%s", buf);
+  // jpeg_mem_src inserts a fake EOI when the data runs out, which then shows up as some other error: say so.
+  const bool exhausted = cinfo->is_decompressor && ((j_decompress_ptr)cinfo)->src &&
+                         ((j_decompress_ptr)cinfo)->src->bytes_in_buffer == 0;
+  snprintf(e->err, 256, "%s%s", exhausted ? "truncated file (data ends early): " : "", buf);
   longjmp(e->jump, 1);
 }
 
