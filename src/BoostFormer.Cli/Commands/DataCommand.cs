@@ -196,6 +196,14 @@ public sealed class DataCommand : ICliCommand
         var t = new double[names.Length];
         var sw = new Stopwatch();
         var chw = new float[3 * 512 * 512];
+        var profiler = new Thread(() => Run()) { Name = "stage profile" };
+        profiler.Start();
+        profiler.Join();
+        Console.WriteLine("per-sample stage times (1 thread, ms): " + string.Join(", ", names.Select((nm, k) => $"{nm} {t[k]:F1}")) + $"; total {t.Sum():F1}");
+
+        void Run()
+        {
+        BoostFormer.Torch.IO.ImageCodec.SetThreadLocalNumThreads(1);
         for (int i = 0; i < samples + 2; i++)
         {
             var rng = DataRng.ForSample(0, 0, i);
@@ -215,7 +223,7 @@ public sealed class DataCommand : ICliCommand
             times[^1] = sw.Elapsed.TotalMilliseconds;
             if (i >= 2) for (int k = 0; k < t.Length; k++) t[k] += times[k] / samples;
         }
-        Console.WriteLine("per-sample stage times (1 thread, ms): " + string.Join(", ", names.Select((nm, k) => $"{nm} {t[k]:F1}")) + $"; total {t.Sum():F1}");
+        }
     }
 
     private static void RunSeg(string label, ISegmentationDataset ds, int n, int workers)

@@ -13,6 +13,8 @@ public sealed record LoaderOptions
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
     /// <summary>Most batches built or being built ahead of the consumer (the bounded prefetch queue).</summary>
     public int Prefetch { get; init; } = 4;
+    /// <summary>libtorch intra-op threads inside each worker (PyTorch's DataLoader workers use 1).</summary>
+    public int WorkerTorchThreads { get; init; } = 1;
 }
 
 /// <summary>What a batch builder gets: the epoch, the batch's position, its sample indices and the loader seed.</summary>
@@ -85,7 +87,7 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
             yield break;
         }
 
-        using var run = new EpochRun(plan, _build, Options.Workers, Options.Prefetch, cancellationToken);
+        using var run = new EpochRun(plan, _build, Options.Workers, Options.Prefetch, Options.WorkerTorchThreads, cancellationToken);
         for (int i = 0; i < plan.Count; i++)
             yield return run.Take(i);
     }
@@ -103,9 +105,11 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
         private readonly Thread[] _threads;
         private readonly object _lock = new();
         private int _next = -1;
+        private readonly int _torchThreads;
 
-        public EpochRun(IReadOnlyList<BatchRequest> plan, Func<BatchRequest, TBatch> build, int workers, int prefetch, CancellationToken ct)
+        public EpochRun(IReadOnlyList<BatchRequest> plan, Func<BatchRequest, TBatch> build, int workers, int prefetch, int torchThreads, CancellationToken ct)
         {
+            _torchThreads = torchThreads;
             _plan = plan; _build = build;
             _done = new TBatch?[plan.Count];
             _errors = new ExceptionDispatchInfo?[plan.Count];
@@ -124,6 +128,7 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
         private void Work()
         {
             var token = _cts.Token;
+            if (_torchThreads > 0) BoostFormer.Torch.IO.ImageCodec.SetThreadLocalNumThreads(_torchThreads);
             try
             {
                 while (!token.IsCancellationRequested)

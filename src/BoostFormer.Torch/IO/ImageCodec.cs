@@ -70,6 +70,15 @@ public static unsafe class ImageCodec
     [DllImport(Native.Lib)] private static extern void bf_image_free(IntPtr p);
     [DllImport(Native.Lib)] private static extern int bf_image_resize(byte* src, int h, int w, int c, byte* dst, int oh, int ow, int mode);
 
+    [DllImport(Native.Lib)] private static extern int bf_set_thread_local_num_threads(int n);
+
+    /// <summary>
+    /// Sets libtorch's intra-op thread count for the calling thread only (OpenMP's per-thread setting; the global
+    /// <c>torch.set_num_threads</c> is untouched). Data-loader workers call it with 1, as PyTorch's DataLoader workers do,
+    /// so that several workers do not each fan out over every core. Returns false when libtorch is not an OpenMP build.
+    /// </summary>
+    public static bool SetThreadLocalNumThreads(int n) => bf_set_thread_local_num_threads(n) == 0;
+
     private static string TakeError()
     {
         var msg = Marshal.PtrToStringUTF8(Native.bf_last_error_message()) ?? "unknown error";

@@ -150,7 +150,10 @@ void jpeg_error_exit_fn(j_common_ptr cinfo) {
   JpegErr* e = (JpegErr*)cinfo->err;
   char buf[JMSG_LENGTH_MAX];
   (*cinfo->err->format_message)(cinfo, buf);
-  snprintf(e->err, 256, "%s", buf);
+  // jpeg_mem_src inserts a fake EOI when the data runs out, which then shows up as some other error: say so.
+  const bool exhausted = cinfo->is_decompressor && ((j_decompress_ptr)cinfo)->src &&
+                         ((j_decompress_ptr)cinfo)->src->bytes_in_buffer == 0;
+  snprintf(e->err, 256, "%s%s", exhausted ? "truncated file (data ends early): " : "", buf);
   longjmp(e->jump, 1);
 }
 
@@ -433,6 +436,26 @@ BF_API int bf_image_resize(const unsigned char* src, int h, int w, int c, unsign
         }
     });
     return 0;
+  } BF_CATCH(-1)
+}
+
+#if AT_PARALLEL_OPENMP
+void omp_set_num_threads(int);
+#endif
+
+// Sets libtorch's intra-op parallelism for the calling thread only (Debian's libtorch uses OpenMP, whose thread count
+// is a per-thread setting): data-loader workers use 1 so that N workers do not each fan out over every core. Returns
+// 0, or -1 when the build is not OpenMP (then nothing changes).
+BF_API int bf_set_thread_local_num_threads(int n) {
+  BF_TRY {
+#if AT_PARALLEL_OPENMP
+    at::internal::lazy_init_num_threads();  // libtorch would otherwise reset the count at this thread's first parallel op
+    omp_set_num_threads(n < 1 ? 1 : n);
+    return 0;
+#else
+    (void)n;
+    return -1;
+#endif
   } BF_CATCH(-1)
 }
 

@@ -114,10 +114,13 @@ public class ImageCodecTests
         using var tmp = DataTestPaths.Temp();
         var bytes = File.ReadAllBytes(Path.Combine(DataTestPaths.Data, rel));
         var path = tmp[Path.GetFileName(rel)];
-        File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length / 2).ToArray());
-        var act = () => ImageCodec.DecodeFile(path);
-        act.Should().Throw<ImageDecodeException>().Where(e => e.Message.Contains(path) && e.FilePath == path)
-            .Which.Message.Should().MatchRegex("(?i)trunc|end of data|premature");
+        foreach (var keep in new[] { 40, bytes.Length / 10, bytes.Length / 2, bytes.Length * 9 / 10, bytes.Length - 2 })
+        {
+            File.WriteAllBytes(path, bytes.AsSpan(0, keep).ToArray());
+            var act = () => ImageCodec.DecodeFile(path);
+            act.Should().Throw<ImageDecodeException>($"{keep} of {bytes.Length} bytes").Where(e => e.Message.Contains(path) && e.FilePath == path)
+                .Which.Message.Should().MatchRegex("(?i)trunc|end of data|premature|end of file|EOF");
+        }
     }
 
     [Fact]
@@ -213,5 +216,25 @@ public class ImageCodecTests
                 dst[y * ow + x].Should().Be(src[sy * w + sx]);
             }
         dst.Distinct().All(v => src.Contains(v)).Should().BeTrue("nearest never invents values");
+    }
+}
+
+public class ThreadLocalParallelismTests
+{
+    [Fact]
+    public void WorkerThreadCountIsThreadLocal()
+    {
+        using (BoostFormer.Torch.torch.zeros(1)) { }
+        int main = BoostFormer.Torch.torch.get_num_threads();
+        int inWorker = -1;
+        var th = new Thread(() =>
+        {
+            ImageCodec.SetThreadLocalNumThreads(1).Should().BeTrue("Debian's libtorch is an OpenMP build");
+            inWorker = BoostFormer.Torch.torch.get_num_threads();
+        });
+        th.Start();
+        th.Join();
+        inWorker.Should().Be(1);
+        BoostFormer.Torch.torch.get_num_threads().Should().Be(main, "the global setting is untouched");
     }
 }
