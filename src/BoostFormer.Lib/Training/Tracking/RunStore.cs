@@ -10,6 +10,13 @@ public sealed record RunRecord(long Id, string Name, string Kind, string Model, 
 /// <summary>One logged value: per training step (<c>Kind = "train"</c>) or per evaluation (<c>Kind = "eval"</c>).</summary>
 public sealed record MetricRecord(long RunId, string Kind, long Step, string Name, double Value, DateTime TimeUtc);
 
+/// <summary>
+/// One row of a runs table for notebooks: identity, status, progress, the last training loss and the last and best
+/// validation values (mIoU for segmentation, top-1 for pretraining).
+/// </summary>
+public sealed record RunSummary(long Id, string Name, string Kind, string Model, string Status, DateTime StartedUtc, DateTime? EndedUtc,
+    long LastStep, double? LastLoss, double? LastValidation, double? BestValidation, string? GitCommit);
+
 /// <summary>A file a run produced (checkpoint, best checkpoint, encoder weights, predictions).</summary>
 public sealed record ArtifactRecord(long RunId, long Step, string Kind, string Path, DateTime TimeUtc);
 
@@ -196,6 +203,39 @@ public sealed class RunStore : IDisposable
         var list = new List<ArtifactRecord>();
         while (r.Read()) list.Add(new ArtifactRecord(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), ParseTime(r.GetString(4))));
         return list;
+    }
+
+    /// <summary>
+    /// A summary row per run (newest first): last logged step and loss, last and best validation value (<c>miou</c> for
+    /// segmentation runs, <c>top1</c> for pretraining).
+    /// </summary>
+    public IReadOnlyList<RunSummary> Summaries()
+    {
+        var list = new List<RunSummary>();
+        foreach (var r in Runs())
+        {
+            var loss = Metrics(r.Id, "train", "loss");
+            var key = r.Kind == "pretrain" ? "top1" : "miou";
+            var val = Metrics(r.Id, "eval", key).Where(m => !double.IsNaN(m.Value)).ToList();
+            list.Add(new RunSummary(r.Id, r.Name, r.Kind, r.Model, r.Status, r.StartedUtc, r.EndedUtc,
+                loss.Count == 0 ? 0 : loss[^1].Step, loss.Count == 0 ? null : loss[^1].Value,
+                val.Count == 0 ? null : val[^1].Value, val.Count == 0 ? null : val.Max(m => m.Value), r.GitCommit));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Per-class values of one evaluation (default: the last) as (class, value) pairs, e.g. <c>PerClass(id, "iou")</c> for a
+    /// per-class IoU chart. NaN marks classes absent from both ground truth and prediction.
+    /// </summary>
+    public IReadOnlyList<(string className, double value)> PerClass(long runId, string metric = "iou", long? step = null)
+    {
+        var evals = Metrics(runId, "eval");
+        if (evals.Count == 0) return Array.Empty<(string, double)>();
+        var s = step ?? evals.Max(m => m.Step);
+        var prefix = metric + ".";
+        return evals.Where(m => m.Step == s && m.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(m => (m.Name[prefix.Length..], m.Value)).ToList();
     }
 
     private static DateTime ParseTime(string s) => DateTime.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
