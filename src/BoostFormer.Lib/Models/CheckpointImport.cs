@@ -14,10 +14,14 @@ namespace BoostFormer.Models;
 public sealed record CheckpointLoadReport(string source, string naming, IReadOnlyList<string> loaded, IReadOnlyList<string> initialized,
     IReadOnlyList<string> ignored, IReadOnlyList<string> missing)
 {
+    /// <summary>Explanations of import decisions (e.g. a decoder that could not be imported).</summary>
+    public IReadOnlyList<string> notes { get; init; } = Array.Empty<string>();
+
     public override string ToString() =>
         $"{source} ({naming} naming): {loaded.Count} loaded, {initialized.Count} initialised fresh, {ignored.Count} ignored, {missing.Count} missing" +
         (ignored.Count > 0 ? $"; ignored: {string.Join(", ", ignored.Take(10))}{(ignored.Count > 10 ? ", …" : "")}" : "") +
-        (missing.Count > 0 ? $"; missing: {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", …" : "")}" : "");
+        (missing.Count > 0 ? $"; missing: {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", …" : "")}" : "") +
+        (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
 }
 
 /// <summary>
@@ -53,7 +57,10 @@ public static class CheckpointImport
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return true;
         using var fs = File.OpenRead(path);
         Span<byte> head = stackalloc byte[4];
-        return fs.Read(head) == 4 && !(head[0] == (byte)'P' && head[1] == (byte)'K');
+        if (fs.Read(head) < 4) return true; // let the safetensors reader report the truncated file
+        var zip = head[0] == (byte)'P' && head[1] == (byte)'K';
+        var pickle = head[0] == 0x80; // a legacy (pre-1.6) torch.save pickle starts with PROTO
+        return !zip && !pickle;
     }
 
     /// <summary>Which naming scheme a state dict uses: <c>huggingface</c>, <c>nvlabs</c> or <c>mmseg</c>.</summary>
@@ -106,6 +113,17 @@ public static class CheckpointImport
         using var scope = NewDisposeScope();
         var sd = ToHuggingFace(stateDict, out var naming);
         var own = model.state_dict();
+        var notes = new List<string>();
+        var droppedDecoder = new List<string>();
+        // mmseg's SegformerHead applies BatchNorm + ReLU after every per-stage 1x1 conv (convs.i.bn): not the paper's MLP
+        // decoder, so it cannot be represented. Import the encoder and initialise the decoder fresh.
+        if (naming == "mmseg" && sd.Keys.Any(k => Regex.IsMatch(k, @"^decode_head\.convs\.\d+\.bn\.")))
+        {
+            foreach (var k in sd.Keys.Where(k => k.StartsWith("decode_head.", StringComparison.Ordinal)).ToList()) sd.Remove(k);
+            // Report the checkpoint's own (mmseg) names.
+            droppedDecoder = stateDict.Keys.Where(k => k.StartsWith("decode_head.", StringComparison.Ordinal)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+            notes.Add("the mmseg SegformerHead has BatchNorm+ReLU after each per-stage conv (convs.i.bn), unlike the paper's all-MLP decoder; its decoder was not imported and is initialised fresh");
+        }
         // Encoder-only checkpoints (HF SegformerModel / mit-b*) carry "encoder.…" without the "segformer." prefix.
         if (!sd.Keys.Any(k => k.StartsWith("segformer.", StringComparison.Ordinal)) && own.Keys.Any(k => k.StartsWith("segformer.", StringComparison.Ordinal)))
             sd = sd.ToDictionary(kv => kv.Key.StartsWith("encoder.", StringComparison.Ordinal) ? "segformer." + kv.Key : kv.Key, kv => kv.Value);
@@ -132,8 +150,8 @@ public static class CheckpointImport
                 || (k.StartsWith("classifier.", StringComparison.Ordinal) && !sd.Keys.Any(x => x.StartsWith("classifier.", StringComparison.Ordinal)) && hasEncoderInCkpt);
             (explained ? initialized : missing).Add(k);
         }
-        var ignored = sd.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        var unknownIgnored = ignored.Where(k => !IsKnownUnused(k, own)).ToList();
+        var ignored = sd.Keys.Where(k => !own.ContainsKey(k)).Concat(droppedDecoder).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unknownIgnored = ignored.Where(k => !IsKnownUnused(k, own) && !droppedDecoder.Contains(k)).ToList();
         if (strict && (missing.Count > 0 || unknownIgnored.Count > 0))
         {
             var parts = new List<string>();
@@ -151,7 +169,7 @@ public static class CheckpointImport
                 else dst.copy_(src);
             }
         }
-        return new CheckpointLoadReport(source, naming, loaded, initialized, ignored, missing);
+        return new CheckpointLoadReport(source, naming, loaded, initialized, ignored, missing) { notes = notes };
     }
 
     /// <summary>Checkpoint keys that are expected to have no place in the model.</summary>

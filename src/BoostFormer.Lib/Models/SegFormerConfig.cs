@@ -188,6 +188,7 @@ public sealed record SegFormerConfig
     public static SegFormerConfig FromJsonObject(JsonObject o)
     {
         var c = new SegFormerConfig();
+        var isHfConfig = o["model_type"] is JsonValue mt && mt.GetValue<string>() == "segformer";
         int[]? Ints(string k) => o[k] is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
         double? Dbl(string k) => o[k] is JsonValue v ? v.GetValue<double>() : null;
         int? Int(string k) => o[k] is JsonValue v ? v.GetValue<int>() : null;
@@ -211,7 +212,9 @@ public sealed record SegFormerConfig
             classifier_dropout_prob = Dbl("classifier_dropout_prob") ?? c.classifier_dropout_prob,
             drop_path_rate = Dbl("drop_path_rate") ?? c.drop_path_rate,
             initializer_range = Dbl("initializer_range") ?? c.initializer_range,
-            layer_norm_eps = Dbl("layer_norm_eps") ?? c.layer_norm_eps,
+            // Hugging Face's SegformerConfig carries layer_norm_eps = 1e-6 but its modules use nn.LayerNorm's default 1e-5, so
+            // the field is only honoured in our own / fixture configs (no "model_type": "segformer").
+            layer_norm_eps = isHfConfig ? c.layer_norm_eps : Dbl("layer_norm_eps") ?? c.layer_norm_eps,
             batch_norm_eps = Dbl("batch_norm_eps") ?? c.batch_norm_eps,
             decoder_hidden_size = Int("decoder_hidden_size") ?? c.decoder_hidden_size,
             num_labels = Int("num_labels") ?? (o["id2label"] is JsonObject id2 ? id2.Count : c.num_labels),
@@ -229,6 +232,38 @@ public sealed record SegFormerConfig
             encoder_layer_norm = Bool("encoder_layer_norm") ?? c.encoder_layer_norm,
         };
         return c.Validate();
+    }
+
+    /// <summary>The configuration as JSON (Hugging Face field names plus the switch fields); <see cref="FromJson"/> reads it back.</summary>
+    public string ToJson()
+    {
+        var o = new JsonObject
+        {
+            ["family"] = IsBoostFormer ? "boostformer" : "segformer",
+        };
+        void A(string k, int[] v) => o[k] = new JsonArray(v.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());
+        o["num_channels"] = num_channels; o["num_encoder_blocks"] = num_encoder_blocks;
+        A("depths", depths); A("sr_ratios", sr_ratios); A("hidden_sizes", hidden_sizes); A("patch_sizes", patch_sizes);
+        A("strides", strides); A("num_attention_heads", num_attention_heads); A("mlp_ratios", mlp_ratios);
+        o["hidden_act"] = hidden_act; o["hidden_dropout_prob"] = hidden_dropout_prob; o["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
+        o["classifier_dropout_prob"] = classifier_dropout_prob; o["drop_path_rate"] = drop_path_rate; o["initializer_range"] = initializer_range;
+        o["layer_norm_eps"] = layer_norm_eps; o["batch_norm_eps"] = batch_norm_eps; o["decoder_hidden_size"] = decoder_hidden_size;
+        o["num_labels"] = num_labels; o["semantic_loss_ignore_index"] = semantic_loss_ignore_index;
+        o["pooling_patch_embedding"] = pooling_patch_embedding; o["poolformer_blocks"] = poolformer_blocks; A("poolformer_stages", poolformer_stages);
+        o["layer_scale_init_value"] = layer_scale_init_value; o["pooled_kv_attention"] = pooled_kv_attention; A("pooled_kv_stages", pooled_kv_stages);
+        o["kv_pool_size"] = kv_pool_size; o["remove_self_output"] = remove_self_output; o["mix_cfn"] = mix_cfn;
+        o["weighted_sum_decoder"] = weighted_sum_decoder; o["encoder_layer_norm"] = encoder_layer_norm;
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> (temp file + rename).</summary>
+    public void Save(string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var tmp = full + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(tmp, ToJson());
+        File.Move(tmp, full, overwrite: true);
     }
 
     /// <summary>A short description of the switches that are on (for tables and logs).</summary>

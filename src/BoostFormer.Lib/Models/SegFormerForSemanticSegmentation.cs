@@ -45,6 +45,34 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <summary>Builds a fresh model from a known name (see <see cref="SegFormerConfig.FromName"/>).</summary>
     public static SegFormerForSemanticSegmentation FromName(string name, int numLabels = 150) => new(SegFormerConfig.FromName(name, numLabels));
 
+    /// <summary>
+    /// Builds a model from a checkpoint: a folder with <c>config.json</c> and <c>model.safetensors</c> /
+    /// <c>pytorch_model.bin</c> / <c>weights.safetensors</c> (Hugging Face or our own layout), or a single weights file with
+    /// <paramref name="config"/> given. Returns the model (eval mode) and the load report; the load is strict except for
+    /// known-unused keys.
+    /// </summary>
+    public static (SegFormerForSemanticSegmentation model, CheckpointLoadReport report) FromCheckpoint(string path, SegFormerConfig? config = null)
+    {
+        if (config is null)
+        {
+            var cfg = Directory.Exists(path) ? Path.Combine(path, "config.json") : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
+            if (!File.Exists(cfg)) throw new FileNotFoundException($"{path}: no config given and no config.json next to the weights", cfg);
+            config = SegFormerConfig.FromJson(cfg);
+        }
+        var model = new SegFormerForSemanticSegmentation(config);
+        try
+        {
+            var report = CheckpointImport.LoadInto(model, path, strict: true);
+            model.eval();
+            return (model, report);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Logits [B, num_labels, H/4, W/4].</summary>
     public override Tensor forward(Tensor pixel_values)
     {

@@ -358,7 +358,9 @@ public static class TorchZipReader
                 case ("_codecs", "encode"):
                     return a.Length > 0 && a[0] is string s ? Encoding.Latin1.GetBytes(s) : throw Err("_codecs.encode without a string");
                 case ("torch._utils", "_rebuild_parameter"):
-                    return a.Length > 0 && a[0] is torch.Tensor pt ? pt : throw Err("_rebuild_parameter without a tensor");
+                    if (a.Length == 0 || a[0] is not torch.Tensor pt) throw Err("_rebuild_parameter without a tensor");
+                    if (a.Length > 1 && a[1] is bool rg) pt.requires_grad = rg;
+                    return pt;
                 case ("torch._utils", "_rebuild_tensor_v2"):
                 {
                     if (a.Length < 4 || a[0] is not StorageRef sr || a[1] is not long offset || a[2] is not object?[] size || a[3] is not object?[] stride)
