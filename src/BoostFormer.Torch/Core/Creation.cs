@@ -23,12 +23,13 @@ public static partial class torch
     }
 
     public static Tensor tensor<T>(T[] data, long[]? shape = null, bool requires_grad = false) where T : unmanaged => tensor((ReadOnlySpan<T>)data, shape, requires_grad);
+    /// <summary>A tensor with a copy of <paramref name="data"/>; no shape means 1-D (pass the span overload an empty shape for a 0-d tensor).</summary>
     public static Tensor tensor<T>(T[] data, params long[] shape) where T : unmanaged => tensor((ReadOnlySpan<T>)data, shape.Length == 0 ? null : shape);
-    public static Tensor tensor(float value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(double value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(long value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(int value) => tensor(new[] { value }, Array.Empty<long>());
-    public static Tensor tensor(bool value) => tensor(new[] { value }, Array.Empty<long>());
+    public static Tensor tensor(float value) => tensor<float>(new ReadOnlySpan<float>(in value), Array.Empty<long>());
+    public static Tensor tensor(double value) => tensor<double>(new ReadOnlySpan<double>(in value), Array.Empty<long>());
+    public static Tensor tensor(long value) => tensor<long>(new ReadOnlySpan<long>(in value), Array.Empty<long>());
+    public static Tensor tensor(int value) => tensor<int>(new ReadOnlySpan<int>(in value), Array.Empty<long>());
+    public static Tensor tensor(bool value) => tensor<bool>(new ReadOnlySpan<bool>(in value), Array.Empty<long>());
 
     public static Tensor tensor(float[,] data) => tensor(Flatten<float>(data), new long[] { data.GetLength(0), data.GetLength(1) });
     public static Tensor tensor(double[,] data) => tensor(Flatten<double>(data), new long[] { data.GetLength(0), data.GetLength(1) });
@@ -42,6 +43,35 @@ public static partial class torch
         return r;
     }
 
+    /// <summary>
+    /// A tensor that shares memory with <paramref name="data"/> (no copy, like PyTorch's <c>torch.as_tensor</c> /
+    /// <c>torch.from_numpy</c>): writes through either are seen by the other. The array stays pinned until every tensor
+    /// using it (including views) has been disposed. No shape means 1-D.
+    /// </summary>
+    public static unsafe Tensor as_tensor<T>(T[] data, params long[] shape) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (shape.Length == 0) shape = new long[] { data.Length };
+        long n = 1;
+        foreach (var s in shape) n *= s;
+        if (n != data.Length) throw new ArgumentException($"shape [{string.Join(",", shape)}] holds {n} elements but the array has {data.Length}", nameof(shape));
+        var pin = GCHandle.Alloc(data, GCHandleType.Pinned);
+        try
+        {
+            fixed (long* ps = shape)
+                return new Tensor(Native.Check(Native.bf_tensor_from_blob((void*)pin.AddrOfPinnedObject(), ps, shape.Length, (int)DTypeOf<T>(), &ReleasePin, GCHandle.ToIntPtr(pin))));
+        }
+        catch
+        {
+            pin.Free();
+            throw;
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void ReleasePin(IntPtr handle) => GCHandle.FromIntPtr(handle).Free();
+
+    /// <summary>A tensor with a copy of <paramref name="data"/> (see <see cref="as_tensor{T}"/> to share memory instead).</summary>
     public static Tensor from_array<T>(T[] data, params long[] shape) where T : unmanaged => tensor((ReadOnlySpan<T>)data, shape.Length == 0 ? null : shape);
 
     // ---------------------------------------------------------------------- global state

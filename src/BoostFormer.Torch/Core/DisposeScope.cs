@@ -39,6 +39,9 @@ public sealed class DisposeScope : IDisposable
     /// <summary>Number of live tensors this scope will dispose.</summary>
     public int Count => _tensors.Count;
 
+    /// <summary>TorchSharp's name for <see cref="Count"/>.</summary>
+    public int DisposablesCount => _tensors.Count;
+
     internal void Attach(torch.Tensor t)
     {
         if (_disposed) throw new ObjectDisposedException(nameof(DisposeScope), "cannot attach a tensor to a disposed scope");
@@ -103,4 +106,11 @@ public static partial class torch
 {
     /// <summary>Opens a dispose scope: tensors created until it is disposed are disposed with it.</summary>
     public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>Runs <paramref name="body"/> in a new dispose scope and moves its result out (TorchSharp's helper of the same name).</summary>
+    public static Tensor WrappedTensorDisposeScope(Func<Tensor> body)
+    {
+        using var scope = NewDisposeScope();
+        return body().MoveToOuterDisposeScope();
+    }
 }

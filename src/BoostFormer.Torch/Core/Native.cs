@@ -40,34 +40,39 @@ internal static unsafe partial class Native
             "and needs Debian's libtorch-dev and libopenblas0-pthread (run the README's setup). Tried: " + string.Join("; ", errors));
     }
 
-    [DllImport(Lib)] internal static extern IntPtr bf_last_error_message();
+    // [SuppressGCTransition] marks entry points that run a few dozen instructions (push one IValue, read metadata, wrap a
+    // result handle): they skip the GC-mode switch of an ordinary P/Invoke. None of them blocks, calls back into .NET or runs
+    // long; operator calls, frees and anything that can run a kernel keep the normal transition.
+    [DllImport(Lib), SuppressGCTransition] internal static extern IntPtr bf_last_error_message();
     [DllImport(Lib)] internal static extern void bf_clear_error();
 
     [DllImport(Lib)] internal static extern void bf_tensor_free(IntPtr t);
     [DllImport(Lib)] internal static extern IntPtr bf_tensor_alias(IntPtr t);
-    [DllImport(Lib)] internal static extern long bf_tensor_dim(IntPtr t);
-    [DllImport(Lib)] internal static extern int bf_tensor_sizes(IntPtr t, long* output, long cap);
-    [DllImport(Lib)] internal static extern int bf_tensor_strides(IntPtr t, long* output, long cap);
-    [DllImport(Lib)] internal static extern long bf_tensor_numel(IntPtr t);
-    [DllImport(Lib)] internal static extern int bf_tensor_dtype(IntPtr t);
-    [DllImport(Lib)] internal static extern int bf_tensor_is_contiguous(IntPtr t);
-    [DllImport(Lib)] internal static extern IntPtr bf_tensor_data_ptr(IntPtr t);
-    [DllImport(Lib)] internal static extern int bf_tensor_requires_grad(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern long bf_tensor_dim(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_sizes(IntPtr t, long* output, long cap);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_strides(IntPtr t, long* output, long cap);
+    [DllImport(Lib), SuppressGCTransition] internal static extern long bf_tensor_numel(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_dtype(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_is_contiguous(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern IntPtr bf_tensor_data_ptr(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_requires_grad(IntPtr t);
     [DllImport(Lib)] internal static extern int bf_tensor_set_requires_grad(IntPtr t, int v);
-    [DllImport(Lib)] internal static extern int bf_tensor_is_leaf(IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_tensor_is_leaf(IntPtr t);
     [DllImport(Lib)] internal static extern IntPtr bf_tensor_grad(IntPtr t);
     [DllImport(Lib)] internal static extern int bf_tensor_set_grad(IntPtr t, IntPtr g);
     [DllImport(Lib)] internal static extern int bf_tensor_backward(IntPtr t, IntPtr grad, int retainGraph, int createGraph);
     [DllImport(Lib)] internal static extern int bf_autograd_grad(IntPtr* outputs, long nOut, IntPtr* gradOutputs, IntPtr* inputs, long nIn,
         int retainGraph, int createGraph, int allowUnused, IntPtr* result);
     [DllImport(Lib)] internal static extern IntPtr bf_tensor_to_string(IntPtr t);
+    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern IntPtr bf_gelu(IntPtr x, string approximate);
+    [DllImport(Lib)] internal static extern IntPtr bf_tensor_from_blob(void* data, long* sizes, long ndim, int dtype, delegate* unmanaged<IntPtr, void> release, IntPtr ctx);
     [DllImport(Lib)] internal static extern void bf_free_string(IntPtr s);
 
-    [DllImport(Lib)] internal static extern int bf_is_grad_enabled();
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_is_grad_enabled();
     [DllImport(Lib)] internal static extern void bf_set_grad_enabled(int v);
     [DllImport(Lib)] internal static extern IntPtr bf_inference_mode_enter();
     [DllImport(Lib)] internal static extern void bf_inference_mode_exit(IntPtr guard);
-    [DllImport(Lib)] internal static extern int bf_is_inference_mode();
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_is_inference_mode();
     [DllImport(Lib)] internal static extern int bf_manual_seed(ulong seed);
     [DllImport(Lib)] internal static extern void bf_set_num_threads(int n);
     [DllImport(Lib)] internal static extern int bf_get_num_threads();
@@ -81,22 +86,22 @@ internal static unsafe partial class Native
     [DllImport(Lib)] internal static extern IntPtr bf_op_schema(IntPtr op);
     [DllImport(Lib)] internal static extern IntPtr bf_stack_new();
     [DllImport(Lib)] internal static extern void bf_stack_free(IntPtr s);
-    [DllImport(Lib)] internal static extern void bf_stack_clear(IntPtr s);
-    [DllImport(Lib)] internal static extern void bf_push_tensor(IntPtr s, IntPtr t);
-    [DllImport(Lib)] internal static extern void bf_push_int(IntPtr s, long v);
-    [DllImport(Lib)] internal static extern void bf_push_double(IntPtr s, double v);
-    [DllImport(Lib)] internal static extern void bf_push_bool(IntPtr s, int v);
-    [DllImport(Lib)] internal static extern void bf_push_none(IntPtr s);
-    [DllImport(Lib)] internal static extern void bf_push_default(IntPtr s);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_stack_clear(IntPtr s);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_tensor(IntPtr s, IntPtr t);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_int(IntPtr s, long v);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_double(IntPtr s, double v);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_bool(IntPtr s, int v);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_none(IntPtr s);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_default(IntPtr s);
     [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern void bf_push_string(IntPtr s, string v);
-    [DllImport(Lib)] internal static extern void bf_push_int_list(IntPtr s, long* v, long n);
-    [DllImport(Lib)] internal static extern void bf_push_double_list(IntPtr s, double* v, long n);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_int_list(IntPtr s, long* v, long n);
+    [DllImport(Lib), SuppressGCTransition] internal static extern void bf_push_double_list(IntPtr s, double* v, long n);
     [DllImport(Lib)] internal static extern void bf_push_bool_list(IntPtr s, byte* v, long n);
     [DllImport(Lib)] internal static extern void bf_push_tensor_list(IntPtr s, IntPtr* v, long n);
     [DllImport(Lib)] internal static extern void bf_push_opt_tensor_list(IntPtr s, IntPtr* v, long n);
     [DllImport(Lib)] internal static extern long bf_op_call(IntPtr op, IntPtr s);
-    [DllImport(Lib)] internal static extern int bf_result_kind(IntPtr s, long i);
-    [DllImport(Lib)] internal static extern IntPtr bf_result_tensor(IntPtr s, long i);
+    [DllImport(Lib), SuppressGCTransition] internal static extern int bf_result_kind(IntPtr s, long i);
+    [DllImport(Lib), SuppressGCTransition] internal static extern IntPtr bf_result_tensor(IntPtr s, long i);
     [DllImport(Lib)] internal static extern long bf_result_list_len(IntPtr s, long i);
     [DllImport(Lib)] internal static extern IntPtr bf_result_list_item(IntPtr s, long i, long j);
     [DllImport(Lib)] internal static extern int bf_result_scalar(IntPtr s, long i, double* dbl, long* lng);

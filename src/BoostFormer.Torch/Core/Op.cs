@@ -10,6 +10,8 @@ namespace BoostFormer.Torch;
 internal sealed class Op
 {
     private static readonly ConcurrentDictionary<string, Op> Cache = new();
+    // Call sites pass string literals (interned): a reference-keyed cache skips hashing the name on every call.
+    private static readonly ConcurrentDictionary<string, Op> ByReference = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// Debian's libtorch starts with one intra-op thread; use every core unless BOOSTFORMER_THREADS says otherwise
@@ -34,7 +36,13 @@ internal sealed class Op
     }
 
     /// <summary>The operator <paramref name="qualified"/> (<c>aten::name</c> or <c>aten::name.overload</c>).</summary>
-    internal static Op Get(string qualified) => Cache.GetOrAdd(qualified, q => new Op(q));
+    internal static Op Get(string qualified)
+    {
+        if (ByReference.TryGetValue(qualified, out var op)) return op;
+        op = Cache.GetOrAdd(qualified, q => new Op(q));
+        if (string.IsInterned(qualified) is { } interned && ReferenceEquals(interned, qualified)) ByReference.TryAdd(qualified, op);
+        return op;
+    }
 
     internal string Schema => Native.TakeString(Native.bf_op_schema(Handle));
 
@@ -66,7 +74,9 @@ internal readonly unsafe struct OpCall
         if (OpObserver.Current is not null) OpObserver.BeginCall();
     }
 
-    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); if (OpObserver.Current is not null) OpObserver.NoteInput(t.Handle); return this; }
+    // GC.KeepAlive: a temporary argument (e.g. `a.add(randn(3))`) must not be finalized, freeing its handle, while the
+    // push reads it; once pushed, the native stack holds its own reference.
+    internal OpCall T(torch.Tensor t) { Native.bf_push_tensor(_s, t.Handle); if (OpObserver.Current is not null) OpObserver.NoteInput(t.Handle); GC.KeepAlive(t); return this; }
     internal OpCall T(torch.Tensor? t, bool optional) { if (t is null) Native.bf_push_none(_s); else T(t); return this; }
     internal OpCall I(long v) { Native.bf_push_int(_s, v); return this; }
     internal OpCall I(long? v) { if (v is null) Native.bf_push_none(_s); else Native.bf_push_int(_s, v.Value); return this; }
@@ -108,6 +118,7 @@ internal readonly unsafe struct OpCall
         var h = v.Count <= 64 ? stackalloc IntPtr[v.Count] : new IntPtr[v.Count];
         for (int i = 0; i < v.Count; i++) h[i] = v[i].Handle;
         fixed (IntPtr* p = h) Native.bf_push_tensor_list(_s, p, v.Count);
+        GC.KeepAlive(v);
         return this;
     }
 
@@ -116,68 +127,98 @@ internal readonly unsafe struct OpCall
         var h = v.Count <= 64 ? stackalloc IntPtr[v.Count] : new IntPtr[v.Count];
         for (int i = 0; i < v.Count; i++) h[i] = v[i]?.Handle ?? IntPtr.Zero;
         fixed (IntPtr* p = h) Native.bf_push_opt_tensor_list(_s, p, v.Count);
+        GC.KeepAlive(v);
         return this;
     }
 
     private long Run()
     {
         var n = Native.bf_op_call(_op.Handle, _s);
-        if (n < 0) throw Native.LastError();
+        if (n < 0)
+        {
+            var e = Native.LastError();
+            Native.bf_stack_clear(_s); // drop the argument references now, not at the next call
+            throw e;
+        }
         if (OpObserver.Current is not null) OpObserver.EndCall(_op, _s, n);
         return n;
     }
 
+    // The native stack keeps the results (and so their storage) alive until cleared: every reader clears it as soon as it
+    // has taken its own handles, so disposing a result really frees its memory.
+    private void Done() => Native.bf_stack_clear(_s);
+
     /// <summary>Calls the operator for its side effect (in-place and out= variants).</summary>
-    internal void Invoke() => Run();
+    internal void Invoke() { Run(); Done(); }
 
     /// <summary>Calls the operator and returns its first (tensor) result.</summary>
     internal torch.Tensor Tensor()
     {
         var n = Run();
-        if (n < 1) throw new TorchException($"{_op.Name} returned nothing");
-        return new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 0)));
+        try
+        {
+            if (n < 1) throw new TorchException($"{_op.Name} returned nothing");
+            return new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 0)));
+        }
+        finally { Done(); }
     }
 
     /// <summary>Calls an operator that returns two tensors (e.g. <c>max.dim</c>).</summary>
     internal (torch.Tensor, torch.Tensor) Tensor2()
     {
         var n = Run();
-        if (n < 2) throw new TorchException($"{_op.Name} returned {n} results, expected 2");
-        return (new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 0))),
-                new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 1))));
+        try
+        {
+            if (n < 2) throw new TorchException($"{_op.Name} returned {n} results, expected 2");
+            return (new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 0))),
+                    new torch.Tensor(Native.Check(Native.bf_result_tensor(_s, 1))));
+        }
+        finally { Done(); }
     }
 
     /// <summary>Calls an operator that returns a fixed number of tensors; undefined results come back as null.</summary>
     internal torch.Tensor?[] TensorN()
     {
         var n = Run();
-        var r = new torch.Tensor?[n];
-        for (long i = 0; i < n; i++)
+        try
         {
-            var h = Native.bf_result_tensor(_s, i);
-            r[i] = h == IntPtr.Zero ? null : new torch.Tensor(h);
+            var r = new torch.Tensor?[n];
+            for (long i = 0; i < n; i++)
+            {
+                var h = Native.bf_result_tensor(_s, i);
+                r[i] = h == IntPtr.Zero ? null : new torch.Tensor(h);
+            }
+            return r;
         }
-        return r;
+        finally { Done(); }
     }
 
     /// <summary>Calls an operator that returns <c>Tensor[]</c> (split, chunk, unbind).</summary>
     internal torch.Tensor[] TensorList()
     {
         Run();
-        var len = Native.bf_result_list_len(_s, 0);
-        if (len < 0) throw Native.LastError();
-        var r = new torch.Tensor[len];
-        for (long j = 0; j < len; j++) r[j] = new torch.Tensor(Native.Check(Native.bf_result_list_item(_s, 0, j)));
-        return r;
+        try
+        {
+            var len = Native.bf_result_list_len(_s, 0);
+            if (len < 0) throw Native.LastError();
+            var r = new torch.Tensor[len];
+            for (long j = 0; j < len; j++) r[j] = new torch.Tensor(Native.Check(Native.bf_result_list_item(_s, 0, j)));
+            return r;
+        }
+        finally { Done(); }
     }
 
     /// <summary>Calls an operator returning a number (e.g. <c>_local_scalar_dense</c>).</summary>
     internal Scalar Scalar()
     {
         Run();
-        double d; long l;
-        var kind = Native.bf_result_scalar(_s, 0, &d, &l);
-        if (kind < 0) throw Native.LastError();
-        return kind == 3 ? new Scalar(d) : kind == 4 ? new Scalar(l != 0) : new Scalar(l);
+        try
+        {
+            double d; long l;
+            var kind = Native.bf_result_scalar(_s, 0, &d, &l);
+            if (kind < 0) throw Native.LastError();
+            return kind == 3 ? new Scalar(d) : kind == 4 ? new Scalar(l != 0) : new Scalar(l);
+        }
+        finally { Done(); }
     }
 }

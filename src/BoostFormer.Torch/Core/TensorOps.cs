@@ -175,6 +175,8 @@ public static partial class torch
         // ------------------------------------------------------------------ reductions
         public Tensor sum(ScalarType? type = null) => O("aten::sum").Call().T(this).Dtype(type).Tensor();
         public Tensor sum(long dim, bool keepdim = false, ScalarType? type = null) => sum(new[] { dim }, keepdim, type);
+        /// <summary>Sum over <paramref name="dim"/> (this overload makes <c>x.sum(0)</c> mean dim 0, not dtype 0).</summary>
+        public Tensor sum(int dim, bool keepdim = false, ScalarType? type = null) => sum(new long[] { dim }, keepdim, type);
         public Tensor sum(long[] dims, bool keepdim = false, ScalarType? type = null) => O("aten::sum.dim_IntList").Call().T(this).L(dims).B(keepdim).Dtype(type).Tensor();
         public Tensor mean() => O("aten::mean").Call().T(this).Tensor();
         public Tensor mean(long dim, bool keepdim = false) => mean(new[] { dim }, keepdim);
@@ -245,6 +247,7 @@ public static partial class torch
     public static Tensor full_like(Tensor t, Scalar value, ScalarType? dtype = null) => O("aten::full_like").Call().T(t).S(value).Dtype(dtype).Tensor();
     public static Tensor empty_like(Tensor t) => O("aten::empty_like").Call().T(t).Tensor();
     public static Tensor arange(Scalar stop, ScalarType? dtype = null) => O("aten::arange").Call().S(stop).Dtype(dtype).Tensor();
+    public static Tensor arange(Scalar start, Scalar stop, ScalarType? dtype = null) => arange(start, stop, 1, dtype);
     public static Tensor arange(Scalar start, Scalar stop, Scalar step, ScalarType? dtype = null) => O("aten::arange.start_step").Call().S(start).S(stop).S(step).Dtype(dtype).Tensor();
     public static Tensor linspace(double start, double end, long steps, ScalarType dtype = ScalarType.Float32) => O("aten::linspace").Call().D(start).D(end).I(steps).I((long)dtype).Tensor();
     public static Tensor eye(long n, ScalarType dtype = ScalarType.Float32) => O("aten::eye").Call().I(n).I((long)dtype).Tensor();

@@ -35,7 +35,17 @@ public static partial class torch
                 bool training = false, double momentum = 0.1, double eps = 1e-5) =>
                 O("aten::batch_norm").Call().T(input).T(weight, true).T(bias, true).T(running_mean, true).T(running_var, true).B(training).D(momentum).D(eps).B(true).Tensor();
 
-            public static Tensor gelu(Tensor input, string approximate = "none") => O("aten::gelu").Call().T(input).Str(approximate).Tensor();
+            /// <summary>
+            /// Gaussian error linear unit x·Φ(x) (<paramref name="approximate"/> "none" or "tanh"). Runs libtorch's kernels through a
+            /// small autograd wrapper in the shim, because libtorch 1.13.1's exact gelu_backward is wrong for strided gradients.
+            /// </summary>
+            public static Tensor gelu(Tensor input, string approximate = "none")
+            {
+                if (approximate != "none" && approximate != "tanh") throw new ArgumentException($"gelu: approximate must be \"none\" or \"tanh\", not \"{approximate}\"", nameof(approximate));
+                var y = new Tensor(Native.Check(Native.bf_gelu(input.Handle, approximate)));
+                if (OpObserver.Current is not null) OpObserver.ObserveDirect("aten::gelu", input.Handle, y.Handle);
+                return y;
+            }
             public static Tensor relu(Tensor input) => O("aten::relu").Call().T(input).Tensor();
             public static Tensor relu6(Tensor input) => O("aten::hardtanh").Call().T(input).S(0.0).S(6.0).Tensor();
             public static Tensor silu(Tensor input) => O("aten::silu").Call().T(input).Tensor();

@@ -8,9 +8,27 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <sstream>
 
 thread_local std::string bf_last_error;
+
+// Exact GELU whose backward is correct for any gradient layout. libtorch 1.13.1's CPU gelu_backward (approximate="none")
+// returns garbage when grad_output is strided (e.g. GELU followed by flatten(2).transpose(1, 2) + LayerNorm, as in
+// SegFormer) while self is contiguous; reproducible from Python 1.13.1 as well. Backward makes both operands
+// contiguous before calling the same kernel, so values and speed are otherwise unchanged.
+struct BfGelu : public torch::autograd::Function<BfGelu> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const std::string& approximate) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["approximate"] = approximate;
+    return at::gelu(x, approximate);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad) {
+    auto x = ctx->get_saved_variables()[0];
+    auto approximate = ctx->saved_data["approximate"].toStringRef();
+    return {at::gelu_backward(grad[0].contiguous(), x.contiguous(), approximate), at::Tensor()};
+  }
+};
 
 extern "C" {
 
@@ -83,6 +101,24 @@ BF_API int bf_autograd_grad(at::Tensor** outputs, int64_t n_out, at::Tensor** gr
     for (int64_t i = 0; i < n_in; ++i) result[i] = res[i].defined() ? new at::Tensor(res[i]) : nullptr;
     return 0;
   } BF_CATCH(-1)
+}
+
+// A tensor over caller-owned memory (no copy). `release(ctx)` runs when the last reference to the storage goes away.
+typedef void (*bf_release_fn)(void* ctx);
+BF_API at::Tensor* bf_tensor_from_blob(void* data, const int64_t* sizes, int64_t ndim, int dtype, bf_release_fn release, void* ctx) {
+  BF_TRY {
+    std::vector<int64_t> sz(sizes, sizes + ndim);
+    auto opts = at::TensorOptions().dtype(static_cast<c10::ScalarType>(dtype));
+    return new at::Tensor(at::from_blob(data, sz, [release, ctx](void*) { if (release) release(ctx); }, opts));
+  } BF_CATCH(nullptr)
+}
+
+BF_API at::Tensor* bf_gelu(at::Tensor* x, const char* approximate) {
+  BF_TRY {
+    std::string a(approximate);
+    if (!at::GradMode::is_enabled() || !x->requires_grad()) return new at::Tensor(at::gelu(*x, a));
+    return new at::Tensor(BfGelu::apply(*x, a));
+  } BF_CATCH(nullptr)
 }
 
 BF_API char* bf_tensor_to_string(at::Tensor* t) {
