@@ -22,7 +22,7 @@ public interface IOpObserver
 public static class OpObserver
 {
     [ThreadStatic] private static IOpObserver? _current;
-    [ThreadStatic] private static List<IntPtr>? _inputs;
+    [ThreadStatic] private static List<long[]>? _inputs;
 
     /// <summary>The observer installed on this thread, or null.</summary>
     public static IOpObserver? Current => _current;
@@ -53,18 +53,17 @@ public static class OpObserver
     // ---------------------------------------------------------------- hooks called by OpCall (only when Current != null)
     internal static void BeginCall()
     {
-        (_inputs ??= new List<IntPtr>()).Clear();
+        (_inputs ??= new List<long[]>()).Clear();
     }
 
-    internal static void NoteInput(IntPtr handle) => (_inputs ??= new List<IntPtr>()).Add(handle);
+    // the shape is read at push time, while the caller's tensor is certainly alive
+    internal static void NoteInput(IntPtr handle) => (_inputs ??= new List<long[]>()).Add(ShapeOf(handle));
 
     internal static unsafe void EndCall(Op op, IntPtr stack, long nResults)
     {
         var observer = _current;
         if (observer is null) return;
-        var shapes = new List<long[]>(_inputs?.Count ?? 0);
-        if (_inputs is not null)
-            foreach (var h in _inputs) shapes.Add(ShapeOf(h));
+        var shapes = _inputs is null ? new List<long[]>() : new List<long[]>(_inputs);
         long[]? outShape = null;
         if (nResults > 0 && Native.bf_result_kind(stack, 0) == 1)
         {
@@ -78,6 +77,10 @@ public static class OpObserver
         _inputs?.Clear();
         observer.OnOp(new ObservedOp(op.Name, shapes, outShape));
     }
+
+    /// <summary>Reports an op that bypasses the dispatcher stack (a direct shim call such as gelu) with one input and its output.</summary>
+    internal static void ObserveDirect(string name, IntPtr input, IntPtr output) =>
+        _current?.OnOp(new ObservedOp(name, new[] { ShapeOf(input) }, ShapeOf(output)));
 
     private static unsafe long[] ShapeOf(IntPtr h)
     {

@@ -42,7 +42,9 @@ public static partial class torch
             public static Tensor gelu(Tensor input, string approximate = "none")
             {
                 if (approximate != "none" && approximate != "tanh") throw new ArgumentException($"gelu: approximate must be \"none\" or \"tanh\", not \"{approximate}\"", nameof(approximate));
-                return new Tensor(Native.Check(Native.bf_gelu(input.Handle, approximate)));
+                var y = new Tensor(Native.Check(Native.bf_gelu(input.Handle, approximate)));
+                if (OpObserver.Current is not null) OpObserver.ObserveDirect("aten::gelu", input.Handle, y.Handle);
+                return y;
             }
             public static Tensor relu(Tensor input) => O("aten::relu").Call().T(input).Tensor();
             public static Tensor relu6(Tensor input) => O("aten::hardtanh").Call().T(input).S(0.0).S(6.0).Tensor();

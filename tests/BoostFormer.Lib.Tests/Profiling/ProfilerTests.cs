@@ -116,6 +116,24 @@ public class ProfilerTests
     }
 
     [Fact]
+    public void A_session_sees_only_its_own_thread()
+    {
+        using var net = new TinyNet();
+        using var session = new ProfilingSession(net);
+        var t = new Thread(() =>
+        {
+            using var inf = inference_mode();
+            using var y = net.call(randn(1, 3, 16, 16));
+        });
+        t.Start();
+        t.Join();
+        session.Counts.Should().BeEmpty();
+        using (var inf = inference_mode())
+        using (var y = net.call(randn(1, 3, 16, 16))) { }
+        session.Counts.Keys.Should().Contain("stem").And.Contain("attn");
+    }
+
+    [Fact]
     public void Renderers_state_the_convention_and_carry_params_and_macs()
     {
         using var net = new TinyNet();
