@@ -73,3 +73,20 @@ public class LossTests
         y.shape.Should().Equal(2, 11, 8, 8);
     }
 }
+
+public class SoftTargetLossTests
+{
+    [Fact]
+    public void Soft_target_cross_entropy_matches_pytorch_probability_targets()
+    {
+        using var scope = BoostFormer.Torch.torch.NewDisposeScope();
+        var zi = Enumerable.Range(0, 24).Select(i => (float)(Math.Sin(i * 0.9) * 3.0)).ToArray();
+        var ti = Enumerable.Range(0, 24).Select(i => (float)(Math.Cos(i * 0.4) + 1.5)).ToArray();
+        var z = BoostFormer.Torch.torch.tensor(zi, new long[] { 4, 6 });
+        var t = BoostFormer.Torch.torch.tensor(ti, new long[] { 4, 6 });
+        t = t.div(t.sum(1, true));
+        var v = BoostFormer.Training.PretrainTrainer.SoftTargetCrossEntropy(z, t).item<float>();
+        ((double)v).Should().BeApproximately(TrainingFixtures.D("soft_ce"), 1e-5);
+        ((double)v).Should().BeApproximately(TrainingFixtures.D("soft_ce_torch"), 1e-5);
+    }
+}

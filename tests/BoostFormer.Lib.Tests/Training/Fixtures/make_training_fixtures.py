@@ -120,6 +120,14 @@ b.grad = torch.cos(torch.arange(5.)) * 2.0
 out['clip_inf_total'] = float(torch.nn.utils.clip_grad_norm_([a, b], 0.5, norm_type=float('inf')))
 out['clip_inf_a'] = [float(v) for v in a.grad.flatten()]
 
+# Soft-target cross-entropy (timm SoftTargetCrossEntropy == F.cross_entropy with probability targets).
+zi = torch.arange(24, dtype=torch.float64)
+z = (torch.sin(zi * 0.9) * 3.0).float().reshape(4, 6)
+t = (torch.cos(zi * 0.4) + 1.5).float().reshape(4, 6)
+t = t / t.sum(1, keepdim=True)
+out['soft_ce'] = float(torch.sum(-t * F.log_softmax(z, dim=-1), dim=-1).mean())
+out['soft_ce_torch'] = float(F.cross_entropy(z, t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'training_fixtures.json')
 with open(path, 'w') as f:
     json.dump(out, f, indent=1)
