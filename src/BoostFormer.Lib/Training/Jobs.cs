@@ -246,13 +246,11 @@ public static class Jobs
     }
 
     /// <summary>
-    /// Evaluates a checkpoint (a training checkpoint of this library, or any SegFormer checkpoint CheckpointImport reads,
-    /// with <paramref name="model"/> naming the architecture) on a dataset split; logits are resized to each label's original
-    /// size; <paramref name="tta"/> adds multi-scale (0.5–1.75) + flip.
+    /// Loads a segmentation checkpoint written by the trainer into a fresh model (architecture and class count from the
+    /// checkpoint's configuration, or <paramref name="model"/>) and opens the dataset split it will be applied to.
     /// </summary>
-    public static EvaluationResult Evaluate(string checkpoint, string dataset, string? root, string split, bool tta = false, string? model = null,
-        (int Long, int Short)? scale = null, InferenceOptions? inference = null, int? limit = null, IProgress<int>? progress = null, Action<string>? log = null,
-        int syntheticSize = 128)
+    public static (LoadedSegmentationModel model, ISegmentationDataset data) LoadSegmentationCheckpoint(string checkpoint, string dataset, string? root, string split,
+        string? model = null, int syntheticSize = 128, Action<string>? log = null)
     {
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint not found: {checkpoint}", checkpoint);
         using var c = CheckpointManager.Load(checkpoint);
@@ -270,14 +268,67 @@ public static class Jobs
         int numLabels = ckptLabels ?? data.Info.NumClasses;
         if (numLabels != data.Info.NumClasses)
             throw new ArgumentException($"{checkpoint} predicts {numLabels} classes but {dataset} has {data.Info.NumClasses}", nameof(dataset));
-        using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(name, numLabels));
-        var report = CheckpointImport.LoadStateDictInto(net, c.Model.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), strict: false, source: checkpoint);
-        if (report.missing.Count > 0 || report.initialized.Count > 0)
-            throw new InvalidDataException($"{checkpoint} does not hold a complete {name} segmentation model: {report}");
-        log?.Invoke(report.ToString());
+        var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(name, numLabels));
+        try
+        {
+            var report = CheckpointImport.LoadStateDictInto(net, c.Model.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), strict: false, source: checkpoint);
+            if (report.missing.Count > 0 || report.initialized.Count > 0)
+                throw new InvalidDataException($"{checkpoint} does not hold a complete {name} segmentation model: {report}");
+            log?.Invoke(report.ToString());
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+        net.eval();
+        return (new LoadedSegmentationModel(net, name), data);
+    }
+
+    /// <summary>
+    /// Predicted label maps of the first <paramref name="count"/> images of a split (whole-image inference at the
+    /// dataset's test scale, logits resized to the label's size), with the images and ground truth, for display.
+    /// </summary>
+    public static IReadOnlyList<PredictionSample> Predictions(string checkpoint, string dataset, string? root, string split, int count = 4,
+        (int Long, int Short)? scale = null)
+    {
+        var (net, data) = LoadSegmentationCheckpoint(checkpoint, dataset, root, split);
+        using var _ = net;
+        var sc = scale ?? (dataset.Equals("camvid", StringComparison.OrdinalIgnoreCase) ? (480, 360) : (2048, 512));
+        var adapter = new SegFormerSegmentationModel(net.Model);
+        var result = new List<PredictionSample>();
+        int i = 0;
+        foreach (var s in DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), count))
+        {
+            using (s)
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var raw = data.Get(i);
+                var h = s.Label.shape[0]; var w = s.Label.shape[1];
+                var scores = SegmentationInference.Predict(x => { using var f = adapter.Forward(x, false); return f.Logits.alias(); }, s.Image, h, w, new InferenceOptions());
+                var pred = scores.argmax(1)[0].to(ScalarType.Int32).ToArray<int>();
+                result.Add(new PredictionSample(data.Describe(i), raw.Image, raw.Label.Labels.ToArray(), pred, (int)w, (int)h, data.Info));
+            }
+            i++;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Evaluates a checkpoint (a training checkpoint of this library, or any SegFormer checkpoint CheckpointImport reads,
+    /// with <paramref name="model"/> naming the architecture) on a dataset split; logits are resized to each label's original
+    /// size; <paramref name="tta"/> adds multi-scale (0.5–1.75) + flip.
+    /// </summary>
+    public static EvaluationResult Evaluate(string checkpoint, string dataset, string? root, string split, bool tta = false, string? model = null,
+        (int Long, int Short)? scale = null, InferenceOptions? inference = null, int? limit = null, IProgress<int>? progress = null, Action<string>? log = null,
+        int syntheticSize = 128)
+    {
+        var (net, data) = LoadSegmentationCheckpoint(checkpoint, dataset, root, split, model, syntheticSize, log);
+        using var _ = net;
         var sc = scale ?? (dataset.Equals("camvid", StringComparison.OrdinalIgnoreCase) ? (480, 360) : (2048, 512));
         var opts = inference ?? (tta ? InferenceOptions.MultiScaleFlip() : new InferenceOptions());
-        var m2 = SegmentationEvaluator.Evaluate(new SegFormerSegmentationModel(net), DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), limit), opts, data.Info.ClassNames, progress);
-        return new EvaluationResult(m2, Math.Min(data.Count, limit ?? int.MaxValue), name, checkpoint, opts.IsAugmented);
+        var m2 = SegmentationEvaluator.Evaluate(new SegFormerSegmentationModel(net.Model), DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), limit), opts, data.Info.ClassNames, progress);
+        return new EvaluationResult(m2, Math.Min(data.Count, limit ?? int.MaxValue), net.Name, checkpoint, opts.IsAugmented);
     }
 }
