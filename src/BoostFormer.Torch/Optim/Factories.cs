@@ -5,6 +5,18 @@ namespace BoostFormer.Torch;
 public static partial class torch
 {
     /// <summary>Optimizers and learning-rate schedulers (PyTorch's <c>torch.optim</c>).</summary>
+    /// <example>
+    /// <code>
+    /// var named = model.named_parameters().ToList();
+    /// var noDecay = named.Where(n => n.name.EndsWith("bias") || n.name.Contains("norm")).Select(n => (Tensor)n.parameter).ToList();
+    /// var decay = named.Select(n => (Tensor)n.parameter).Except(noDecay).ToList();
+    /// using var opt = torch.optim.AdamW(new[] { new optim.ParamGroup(decay), new optim.ParamGroup(noDecay, weight_decay: 0) },
+    ///     lr: 6e-5, weight_decay: 0.01);
+    /// var sched = torch.optim.lr_scheduler.get_polynomial_decay_schedule_with_warmup(opt, 1500, 160000, lr_end: 0, power: 1.0);
+    /// for (...) { using var scope = torch.NewDisposeScope(); opt.zero_grad(); loss.backward(); opt.step(); sched.step(); }
+    /// // checkpoint: opt.StateTensors() (state.&lt;i&gt;.exp_avg ...) + opt.HyperParameters().ToJson() + sched.state_dict().ToJson()
+    /// </code>
+    /// </example>
     public static partial class optim
     {
         /// <summary>

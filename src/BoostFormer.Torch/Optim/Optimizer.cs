@@ -155,7 +155,11 @@ public static partial class torch
                     {
                         if (!_state.TryGetValue(all[i], out var s)) continue;
                         if (TracksStep) d[$"state.{i}.step"] = tensor(s.step);
-                        foreach (var (k, t) in s.Buffers) d[$"state.{i}.{k}"] = t.detach().clone();
+                        foreach (var (k, t) in s.Buffers)
+                        {
+                            using var view = t.detach();
+                            d[$"state.{i}.{k}"] = view.clone();
+                        }
                     }
                 }
                 return d;
@@ -276,7 +280,8 @@ public static partial class torch
                         foreach (var (k, src) in e.buffers)
                         {
                             using var cast = src.to(p.dtype);
-                            s.Set(k, cast.detach().clone().DetachFromDisposeScope());
+                            using var view = cast.detach();
+                            s.Set(k, view.clone().DetachFromDisposeScope());
                         }
                         fresh[p] = s;
                     }

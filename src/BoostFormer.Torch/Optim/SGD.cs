@@ -65,8 +65,8 @@ public sealed class SGD : Optimizer
                     var buf = s["momentum_buffer"];
                     if (buf is null)
                     {
-                        using var c = d_p.clone();
-                        buf = c.detach().DetachFromDisposeScope();
+                        // torch.clone(d_p).detach(); under no_grad the clone already has no autograd history.
+                        buf = d_p.clone().DetachFromDisposeScope();
                         s.Set("momentum_buffer", buf);
                     }
                     else buf.mul_(momentum).add_(d_p, 1 - dampening);

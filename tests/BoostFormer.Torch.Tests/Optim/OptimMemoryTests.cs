@@ -29,6 +29,8 @@ public class OptimMemoryTests
     public void TwoThousandAdamWStepsKeepRssFlat()
     {
         // One intra-op thread: the RSS figure does not depend on the thread pool, and the test stays quick on a loaded machine.
+        // (Run one op first: the binding sets the thread count when its first operator is looked up.)
+        using (var warm = zeros(1)) { }
         var threads = get_num_threads();
         set_num_threads(1);
         try { Run(); }

@@ -93,6 +93,26 @@ public class OptimParamGroupTests
     }
 
     [Fact]
+    public void StepWithClosureComputesTheLossWithGradientsEnabled()
+    {
+        using var p = Param(3f);
+        using var opt = optim.SGD(new[] { p }, lr: 0.25);
+        using (no_grad())
+        {
+            // Even inside no_grad, the closure runs with gradients enabled (PyTorch's step(closure) contract).
+            using var loss = opt.step(() =>
+            {
+                opt.zero_grad();
+                var l = (p * p).sum(); // d/dp = 2p = 6
+                l.backward();
+                return l;
+            });
+            loss!.item<float>().Should().Be(9f);
+        }
+        p.ToArray<float>().Should().Equal(3f - 0.25f * 6f);
+    }
+
+    [Fact]
     public void BadGroupsAreRejectedWithClearMessages()
     {
         using var p = Param(1f);
