@@ -28,7 +28,7 @@ public sealed record Trace(TraceKind Kind, double[] X, double[] Y, string? Name 
 /// <see cref="Combine(Chart[])"/>. Charts are immutable: every <c>With…</c> returns a new chart. Displays as
 /// <c>image/svg+xml</c> (and inline SVG in HTML).
 /// </summary>
-public sealed class Chart : RichOutput
+public sealed class Chart : SvgOutput
 {
     /// <summary>Default trace colours (Plotly's qualitative palette).</summary>
     public static readonly string[] DefaultColors =
@@ -294,7 +294,7 @@ public sealed class Chart : RichOutput
     private bool LegendVisible => ShowLegend ?? (Traces.Count(t => t.Name is not null) > 1 || (Traces.Count > 1 && Traces.Any(t => t.Name is not null)));
 
     /// <summary>The chart as a standalone SVG document.</summary>
-    public string ToSvg()
+    public override string ToSvg()
     {
         var sb = new StringBuilder();
         bool heat = Traces.Count == 1 && Traces[0].Kind == TraceKind.Heatmap;
@@ -475,30 +475,6 @@ public sealed class Chart : RichOutput
             sb.Append($"<line x1=\"{F(bx + bw)}\" y1=\"{F(py)}\" x2=\"{F(bx + bw + 3)}\" y2=\"{F(py)}\" stroke=\"#444\"/>");
             sb.Append($"<text x=\"{F(bx + bw + 5)}\" y=\"{F(py + 4)}\">{Escape(FormatTick(tk, step))}</text>");
         }
-    }
-
-    /// <summary>Writes the chart as an SVG file (temp file + rename).</summary>
-    public void Save(string path)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToSvg());
-        File.Move(tmp, path, overwrite: true);
-    }
-
-    /// <inheritdoc />
-    public override string ToHtml() => ToSvg();
-
-    /// <remarks>
-    /// <c>image/svg+xml</c> plus the same SVG inline in <c>text/html</c>: some renderers (Debian's nbconvert 6.5, which
-    /// passes SVG outputs through lxml's HTML cleaner) strip the elements of an <c>image/svg+xml</c> output, and they
-    /// prefer <c>text/html</c> anyway.
-    /// </remarks>
-    public override IEnumerable<(string Mime, string Data)> Formats()
-    {
-        var svg = ToSvg();
-        yield return (MimeTypes.Svg, svg);
-        yield return (MimeTypes.Html, svg);
-        yield return (MimeTypes.Plain, ToString());
     }
 
     /// <inheritdoc />

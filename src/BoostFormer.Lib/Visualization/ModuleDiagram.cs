@@ -10,7 +10,7 @@ namespace BoostFormer.Visualization;
 /// follows), each labelled with its field name, layer type and parameter count; two blocks side by side show what a
 /// change replaces. Residual connections are not drawn: the notebook text states them.
 /// </summary>
-public sealed class ModuleDiagram : RichOutput
+public sealed class ModuleDiagram : SvgOutput
 {
     private readonly List<(string Title, List<(string Name, string Type, long Params, int Depth)> Boxes)> _columns = new();
 
@@ -46,7 +46,7 @@ public sealed class ModuleDiagram : RichOutput
     }
 
     /// <summary>The diagram as standalone SVG.</summary>
-    public string ToSvg()
+    public override string ToSvg()
     {
         const int boxW = 300, boxH = 40, gap = 16, colGap = 60, top = 40, left = 10;
         var rows = _columns.Max(c => c.Boxes.Count);
@@ -82,16 +82,6 @@ public sealed class ModuleDiagram : RichOutput
     }
 
     private static string Esc(string s) => WebUtility.HtmlEncode(s);
-
-    public override string ToHtml() => ToSvg();
-
-    public override IEnumerable<(string Mime, string Data)> Formats()
-    {
-        var svg = ToSvg();
-        yield return (MimeTypes.Svg, svg);
-        yield return (MimeTypes.Html, svg);
-        yield return (MimeTypes.Plain, ToString());
-    }
 
     public override string ToString() => string.Join("\n", _columns.Select(c => c.Title + ": " + string.Join(" → ", c.Boxes.Select(b => $"{b.Name} ({b.Type})"))));
 }
