@@ -27,6 +27,6 @@ public abstract class SvgOutput : RichOutput
         var svg = ToSvg();
         yield return (MimeTypes.Svg, svg);
         yield return (MimeTypes.Html, svg);
-        yield return (MimeTypes.Plain, ToString());
+        yield return (MimeTypes.Plain, ToString() ?? GetType().Name);
     }
 }
