@@ -6,7 +6,7 @@ public sealed record StageCost(string Part, long Params, double GMacConv, double
 /// <summary>Groups a <see cref="ProfileReport"/> of a SegFormer/BoostFormer model by encoder stage and decoder.</summary>
 public static class StageBreakdown
 {
-    /// <summary>Stage 1..4 of the encoder, then the decode head (modules outside these, if any, as "other").</summary>
+    /// <summary>Stage 1..4 of the encoder, then the decode head.</summary>
     public static IReadOnlyList<StageCost> ByStage(ProfileReport report)
     {
         var parts = new Dictionary<string, (long p, ModuleCounts? c)[]>();
@@ -28,7 +28,7 @@ public static class StageBreakdown
             var a = acc.GetValueOrDefault(part);
             acc[part] = (a.p + m.Params, a.conv + m.Counts.Macs(MacKind.Conv) / 1e9, a.lin + m.Counts.Macs(MacKind.Linear) / 1e9, a.att + m.Counts.Macs(MacKind.Attention) / 1e9);
         }
-        return acc.Select(kv => new StageCost(kv.Key, kv.Value.p, kv.Value.conv, kv.Value.lin, kv.Value.att,
+        return acc.OrderBy(kv => kv.Key == "decoder" ? 1 : 0).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new StageCost(kv.Key, kv.Value.p, kv.Value.conv, kv.Value.lin, kv.Value.att,
             kv.Value.conv + kv.Value.lin + kv.Value.att)).ToList();
     }
 }

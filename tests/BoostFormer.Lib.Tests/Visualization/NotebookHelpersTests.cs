@@ -77,7 +77,7 @@ public class NotebookHelpersTests
     {
         var report = SegFormerProfiling.Profile(SegFormerConfig.FromName("segformer-b0"), new InputSize(64, 64));
         var parts = StageBreakdown.ByStage(report);
-        parts.Select(p => p.Part).Should().Equal("decoder", "stage 1", "stage 2", "stage 3", "stage 4");
+        parts.Select(p => p.Part).Should().Equal("stage 1", "stage 2", "stage 3", "stage 4", "decoder");
         parts.Sum(p => p.Params).Should().Be(report.Params);
         parts.Sum(p => p.GMacTotal).Should().BeApproximately(report.AllMacs / 1e9, 1e-9);
     }
