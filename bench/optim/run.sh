@@ -12,23 +12,13 @@ repeats="${1:-30}"
 rounds="${2:-2}"
 export BOOSTFORMER_THREADS="${BOOSTFORMER_THREADS:-$(nproc)}"
 PY=/usr/bin/python3
-dotnet build "$here/OptimBench.csproj" -c Release -nologo -v q >/dev/null
-cs_out=""
-py_out=""
-for ((r = 0; r < rounds; r++)); do
-  cs_out+="$(dotnet "$here/bin/Release/net10.0/OptimBench.dll" "$repeats")"$'\n'
-  py_out+="$("$PY" "$here/bench_optim.py" "$repeats")"$'\n'
-done
-"$PY" - "$cs_out" "$py_out" "$BOOSTFORMER_THREADS" "$repeats" "$rounds" <<'PYEOF'
+source "$here/../common/alternate.sh"
+bench_alternate "$here/OptimBench.csproj" OptimBench.dll "$here/bench_optim.py" "$rounds" "$repeats"
+"$PY" - "$cs_out" "$py_out" "$BOOSTFORMER_THREADS" "$repeats" "$rounds" "$here/../common" <<'PYEOF'
 import sys
 
-
-def best(text):
-    out = {}
-    for line in text.strip().splitlines():
-        k, v = line.split()
-        out[k] = min(out.get(k, float("inf")), float(v))
-    return out
+sys.path.insert(0, sys.argv[6])
+from bestof import best
 
 
 cs, py = best(sys.argv[1]), best(sys.argv[2])
