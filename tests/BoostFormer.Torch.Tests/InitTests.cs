@@ -64,14 +64,4 @@ public class InitTests
         p.is_leaf.Should().BeTrue();
         p.requires_grad.Should().BeTrue();
     }
-
-    [Fact]
-    public void ThreadsCanBeSetAndRead()
-    {
-        var n = get_num_threads();
-        set_num_threads(1);
-        get_num_threads().Should().Be(1);
-        set_num_threads(n);
-        get_num_threads().Should().Be(n);
-    }
 }

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace BoostFormer.Lib.Tests.Profiling;
 
+[Collection(BoostFormer.Lib.Tests.ProcessWideSettings.Name)]
 public class AblationTests
 {
     [Fact]

@@ -49,6 +49,7 @@ internal sealed class TinyNet : nn.Module<Tensor, Tensor>
     }
 }
 
+[Collection(BoostFormer.Lib.Tests.ProcessWideSettings.Name)]
 public class ProfilerTests
 {
     private const long N = 16 * 16;
