@@ -1,3 +1,4 @@
+using BoostFormer.Data;
 using BoostFormer.Visualization;
 using BoostFormer.Torch;
 using static BoostFormer.Torch.torch;
@@ -11,10 +12,10 @@ namespace BoostFormer.Models;
 /// </summary>
 public static class SegformerImageProcessor
 {
-    /// <summary>ImageNet mean of the [0, 1] RGB channels.</summary>
-    public static readonly float[] ImageMean = { 0.485f, 0.456f, 0.406f };
-    /// <summary>ImageNet standard deviation of the [0, 1] RGB channels.</summary>
-    public static readonly float[] ImageStd = { 0.229f, 0.224f, 0.225f };
+    /// <summary>ImageNet mean of the [0, 1] RGB channels (the data pipeline's 0–255 constants, rescaled).</summary>
+    public static readonly float[] ImageMean = ImageOps.ImageNetMean.Select(v => v / 255f).ToArray();
+    /// <summary>ImageNet standard deviation of the [0, 1] RGB channels (the data pipeline's 0–255 constants, rescaled).</summary>
+    public static readonly float[] ImageStd = ImageOps.ImageNetStd.Select(v => v / 255f).ToArray();
 
     /// <summary><c>pixel_values</c> [1, 3, height, width] for <paramref name="image"/> (RGB or gray, alpha dropped).</summary>
     public static Tensor Preprocess(Image image, int width, int height)
