@@ -201,8 +201,13 @@ public static class Jobs
         using var store = RunStore.Open(job.Database);
         var trainer = new SegmentationTrainer(new SegFormerSegmentationModel(model), options);
         Func<IEnumerable<EvalSample>>? val = valSet is null ? null : () => DatasetBatchSource.EvalSamples(valSet, test, job.ValLimit);
-        return trainer.Run(source, val, store, progress, cancellationToken);
+        var id = trainer.Run(source, val, store, progress, cancellationToken);
+        if (trainer.ReusedRun is { } reused) log?.Invoke(ReuseMessage(reused));
+        return id;
     }
+
+    private static string ReuseMessage(RunRecord r) =>
+        $"reusing finished run {r.Id} '{r.Name}' (ended {r.EndedUtc:u}, same configuration): not training again; turn ReuseFinished off (notebooks: --param reuse=false) to retrain";
 
     /// <summary>Pretrains an encoder on Tiny-ImageNet as described by <paramref name="job"/>; returns the run id.</summary>
     public static long Pretrain(PretrainJob job, IProgress<PretrainProgress>? progress = null, Action<string>? log = null, CancellationToken cancellationToken = default)
@@ -241,6 +246,7 @@ public static class Jobs
         using var store = RunStore.Open(job.Database);
         var trainer = new PretrainTrainer(model, options).WithPipeline(transform, mix);
         var id = trainer.Run(train, trainLoader, valLoader, store, progress, cancellationToken);
+        if (trainer.ReusedRun is { } reused) log?.Invoke(ReuseMessage(reused));
         if (trainer.EncoderPath is not null) log?.Invoke("encoder weights: " + trainer.EncoderPath);
         return id;
     }

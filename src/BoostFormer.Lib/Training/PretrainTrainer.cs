@@ -51,6 +51,11 @@ public sealed record PretrainOptions
     public string? OutputDirectory { get; init; }
     /// <summary>Continue from the newest checkpoint in <see cref="OutputDirectory"/>.</summary>
     public bool Resume { get; init; }
+    /// <summary>
+    /// If the store holds a finished run with the same name and identical configuration whose encoder weights still exist,
+    /// return that run instead of training again (see <see cref="PretrainTrainer.ReusedRun"/>).
+    /// </summary>
+    public bool ReuseFinished { get; init; }
     /// <summary>Prefix of the state-dict keys saved as encoder weights.</summary>
     public string EncoderPrefix { get; init; } = "segformer.";
     /// <summary>Git commit recorded with the run.</summary>
@@ -79,6 +84,9 @@ public sealed class PretrainTrainer
         if (options.Resume && options.OutputDirectory is null) throw new ArgumentException("Resume needs OutputDirectory", nameof(options));
         _model = model; _o = options;
     }
+
+    /// <summary>The finished run <see cref="Run"/> returned without training (<see cref="PretrainOptions.ReuseFinished"/>), or null.</summary>
+    public RunRecord? ReusedRun { get; private set; }
 
     /// <summary>Path of the encoder weights written at the end (null without an output folder).</summary>
     public string? EncoderPath { get; private set; }
@@ -116,6 +124,17 @@ public sealed class PretrainTrainer
         var total = _o.Iterations ?? _o.Epochs!.Value * train.BatchCount;
         var ckpt = _o.OutputDirectory is null ? null : new CheckpointManager(_o.OutputDirectory, _o.KeepLastCheckpoints);
         var resumeFrom = _o.Resume ? ckpt!.Latest() : null;
+        var hyperparameters = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["iterations"] = total, ["batch_size"] = train.Options.BatchSize, ["lr"] = _o.LearningRate, ["weight_decay"] = _o.WeightDecay,
+            ["warmup"] = _o.WarmupIterations, ["schedule"] = "cosine", ["grad_clip"] = _o.GradClipNorm, ["seed"] = _o.Seed, ["data_seed"] = _o.DataSeed,
+        });
+        if (_o.ReuseFinished && store?.FindFinished(_o.RunName, "pretrain", _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, "encoder") is { } done)
+        {
+            ReusedRun = done;
+            EncoderPath = store.Artifacts(done.Id).Last(a => a.Kind == "encoder").Path;
+            return done.Id;
+        }
         manual_seed(_o.Seed);
         var named = _model.named_parameters().ToList();
         using var optimizer = TorchOptimizer.AdamW(ParameterGrouping.SegFormerGroups(named, _o.LearningRate, _o.WeightDecay, headLrMultiplier: 1));
@@ -132,11 +151,7 @@ public sealed class PretrainTrainer
             if (store is not null && c.Info.RunId is { } rid && store.Run(rid) is not null) { runId = rid; store.ResumeRun(rid, it); }
         }
         if (store is not null && runId == 0)
-            runId = store.CreateRun(_o.RunName, "pretrain", _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, JsonSerializer.Serialize(new Dictionary<string, object?>
-            {
-                ["iterations"] = total, ["batch_size"] = train.Options.BatchSize, ["lr"] = _o.LearningRate, ["weight_decay"] = _o.WeightDecay,
-                ["warmup"] = _o.WarmupIterations, ["schedule"] = "cosine", ["grad_clip"] = _o.GradClipNorm, ["seed"] = _o.Seed, ["data_seed"] = _o.DataSeed,
-            }), _o.GitCommit);
+            runId = store.CreateRun(_o.RunName, "pretrain", _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, _o.GitCommit);
         var sw = Stopwatch.StartNew();
         var start = it;
         try

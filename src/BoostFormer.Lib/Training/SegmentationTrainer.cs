@@ -66,6 +66,11 @@ public sealed record SegmentationTrainerOptions
     public string? OutputDirectory { get; init; }
     /// <summary>Continue from the newest complete checkpoint in <see cref="OutputDirectory"/> if there is one.</summary>
     public bool Resume { get; init; }
+    /// <summary>
+    /// If the store holds a finished run with the same name and identical configuration (model, data, hyper-parameters)
+    /// whose last checkpoint still exists, return that run instead of training again (see <see cref="SegmentationTrainer.ReusedRun"/>).
+    /// </summary>
+    public bool ReuseFinished { get; init; }
     /// <summary>Validation inference settings.</summary>
     public InferenceOptions Evaluation { get; init; } = new();
     /// <summary>Class names for per-class metrics.</summary>
@@ -99,6 +104,9 @@ public sealed class SegmentationTrainer
         if (options.Resume && options.OutputDirectory is null) throw new ArgumentException("Resume needs OutputDirectory (where the checkpoints are)", nameof(options));
     }
 
+    /// <summary>The finished run <see cref="Run"/> returned without training (<see cref="SegmentationTrainerOptions.ReuseFinished"/>), or null.</summary>
+    public RunRecord? ReusedRun { get; private set; }
+
     /// <summary>The auxiliary head (after <see cref="Run"/> started), or null.</summary>
     public FCNHead? AuxiliaryHead { get; private set; }
 
@@ -121,6 +129,12 @@ public sealed class SegmentationTrainer
         if (totalIterations <= 0) throw new ArgumentException($"the run has {totalIterations} iterations (batches per epoch: {train.BatchesPerEpoch})");
         var ckpt = _o.OutputDirectory is null ? null : new CheckpointManager(_o.OutputDirectory, _o.KeepLastCheckpoints);
         var resumeFrom = _o.Resume ? ckpt!.Latest() : null;
+        var hyperparameters = HyperparametersJson(totalIterations, train);
+        if (_o.ReuseFinished && store?.FindFinished(_o.RunName, "segmentation", _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, "checkpoint") is { } finished)
+        {
+            ReusedRun = finished;
+            return finished.Id;
+        }
 
         manual_seed(_o.Seed);
         if (_o.AuxiliaryHead) AuxiliaryHead = new FCNHead(_model.Stage3Channels, _o.AuxiliaryChannels, _model.NumClasses);
@@ -153,7 +167,7 @@ public sealed class SegmentationTrainer
             if (store is not null && c.Info.RunId is { } rid && store.Run(rid) is not null) { runId = rid; store.ResumeRun(runId, iteration); }
         }
         if (store is not null && runId == 0)
-            runId = store.CreateRun(_o.RunName, "segmentation", _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, HyperparametersJson(totalIterations, train), _o.GitCommit);
+            runId = store.CreateRun(_o.RunName, "segmentation", _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, _o.GitCommit);
 
         var sw = Stopwatch.StartNew();
         long startIteration = iteration;

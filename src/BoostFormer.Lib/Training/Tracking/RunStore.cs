@@ -164,6 +164,25 @@ public sealed class RunStore : IDisposable
     /// <summary>One run, or null.</summary>
     public RunRecord? Run(long runId) => Runs().FirstOrDefault(r => r.Id == runId);
 
+    /// <summary>
+    /// The newest <c>finished</c> run named <paramref name="name"/> of <paramref name="kind"/> whose recorded model, data and
+    /// hyper-parameter configuration equal the given JSON strings, and whose newest artifact of each kind in
+    /// <paramref name="requiredArtifacts"/> still exists on disk; null if there is none. Trainers use it to reuse a finished
+    /// run (e.g. when a notebook is executed again) instead of repeating hours of training. The git commit is not compared.
+    /// </summary>
+    public RunRecord? FindFinished(string name, string kind, string modelConfigJson, string dataConfigJson, string hyperparametersJson,
+        params string[] requiredArtifacts)
+    {
+        foreach (var r in Runs())
+        {
+            if (r.Status != Finished || r.Name != name || r.Kind != kind || r.ModelConfigJson != modelConfigJson ||
+                r.DataConfigJson != dataConfigJson || r.HyperparametersJson != hyperparametersJson) continue;
+            var artifacts = Artifacts(r.Id);
+            if (requiredArtifacts.All(k => artifacts.LastOrDefault(a => a.Kind == k) is { } a && File.Exists(a.Path))) return r;
+        }
+        return null;
+    }
+
     /// <summary>The run's metrics (optionally one kind and/or one name), by step.</summary>
     public IReadOnlyList<MetricRecord> Metrics(long runId, string? kind = null, string? name = null)
     {
