@@ -35,13 +35,14 @@ public sealed class PretrainCommand : ICliCommand
         var db = new Option<string>("--db") { DefaultValueFactory = _ => Path.Combine("runs", "runs.db") };
         var name = new Option<string?>("--name");
         var output = new Option<string?>("--output");
-        var resume = new Option<bool>("--resume");
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder" };
+        var reuse = new Option<bool>("--reuse") { Description = "If the database holds a finished run with this name and the same configuration, report it instead of training" };
         var workers = new Option<int?>("--workers");
         var logEvery = new Option<long>("--log-every") { DefaultValueFactory = _ => 10 };
         var cmd = new Command("pretrain", "Pretrain an encoder on Tiny-ImageNet (DeiT recipe); saves encoder.safetensors.")
         {
             model, root, iterations, epochs, batch, size, lr, wd, warmup, clip, dropPath, mixup, cutmix, smoothing, erase, trainLimit, valLimit,
-            evalEvery, ckptEvery, seed, db, name, output, resume, workers, logEvery,
+            evalEvery, ckptEvery, seed, db, name, output, resume, reuse, workers, logEvery,
         };
         cmd.SetAction(pr =>
         {
@@ -62,7 +63,7 @@ public sealed class PretrainCommand : ICliCommand
                         RunName = pr.GetValue(name) ?? $"{m}-tiny-imagenet", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr),
                         WeightDecay = pr.GetValue(wd), WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip),
                         EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed),
-                        Resume = pr.GetValue(resume),
+                        Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
                     },
                 };
                 var id = TrainingConsole.RunPretrain(p => Jobs.Pretrain(job, p, Console.WriteLine), pr.GetValue(logEvery));

@@ -44,13 +44,14 @@ public sealed class TrainCommand : ICliCommand
         var name = new Option<string?>("--name") { Description = "Run name (default: <model>-<dataset>)" };
         var output = new Option<string?>("--output") { Description = "Checkpoint folder (default: next to the database, named after the run)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder" };
+        var reuse = new Option<bool>("--reuse") { Description = "If the database holds a finished run with this name and the same configuration, report it instead of training" };
         var workers = new Option<int?>("--workers") { Description = "Data-loader threads" };
         var logEvery = new Option<long>("--log-every") { Description = "Plain-output progress line every N iterations", DefaultValueFactory = _ => 10 };
         var synthSize = new Option<int>("--synthetic-size") { DefaultValueFactory = _ => 128 };
         var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
         {
             model, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
-            smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, workers, logEvery, synthSize,
+            smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
         };
         cmd.SetAction(pr =>
         {
@@ -74,7 +75,7 @@ public sealed class TrainCommand : ICliCommand
                         RunName = runName, Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
                         WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
                         EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
-                        Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume),
+                        Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
                         Loss = new SegmentationLossOptions
                         {
                             AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing),
@@ -111,9 +112,11 @@ public sealed class TrainCommand : ICliCommand
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json");
+        var profile = new Option<int>("--profile") { Description = "After timing, profile one more step and print the N operators with the most self CPU time to stderr", DefaultValueFactory = _ => 0 };
+        var shapes = new Option<bool>("--profile-shapes") { Description = "With --profile: one row per operator and input shapes" };
         var cmd = new Command("step-bench", "Time SegFormer training steps (forward + loss + backward + AdamW) on random data.")
         {
-            model, input, batch, classes, threads, warmup, runs, json,
+            model, input, batch, classes, threads, warmup, runs, json, profile, shapes,
         };
         cmd.SetAction(pr =>
         {
@@ -122,7 +125,9 @@ public sealed class TrainCommand : ICliCommand
                 var (h, w) = ParseScale(pr.GetValue(input), "");
                 if (pr.GetValue(threads) > 0) BoostFormer.Torch.torch.set_num_threads(pr.GetValue(threads));
                 if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
-                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs));
+                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs),
+                    profile: pr.GetValue(profile) > 0, recordShapes: pr.GetValue(shapes));
+                if (t.Profile is { } p) Console.Error.Write(p.table(pr.GetValue(profile)));
                 if (pr.GetValue(json))
                     Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                     {

@@ -7,7 +7,9 @@ using static BoostFormer.Torch.torch;
 namespace BoostFormer.Training;
 
 /// <summary>Timing of training steps (milliseconds per step after warm-up).</summary>
-public sealed record TrainStepTiming(string Model, long[] Input, int Threads, double MedianMs, double MinMs, double MaxMs, int Runs, double Loss);
+/// <remarks><see cref="Profile"/> holds the operator profile of one extra step when profiling was asked for.</remarks>
+public sealed record TrainStepTiming(string Model, long[] Input, int Threads, double MedianMs, double MinMs, double MaxMs, int Runs, double Loss,
+    torch.autograd.profiler.Profile? Profile = null);
 
 /// <summary>
 /// Times one SegFormer training step as in <c>bench/train-step/train_step_ref.py</c>: forward on a random batch, cross-entropy
@@ -16,8 +18,11 @@ public sealed record TrainStepTiming(string Model, long[] Input, int Threads, do
 /// </summary>
 public static class TrainStepBenchmark
 {
-    /// <summary>Runs <paramref name="warmup"/> + <paramref name="runs"/> steps and reports the timed ones.</summary>
-    public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5)
+    /// <summary>
+    /// Runs <paramref name="warmup"/> + <paramref name="runs"/> steps and reports the timed ones; with <paramref name="profile"/>,
+    /// one more step runs under the autograd profiler (not timed).
+    /// </summary>
+    public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5, bool profile = false, bool recordShapes = false)
     {
         manual_seed(0);
         using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(model, classes) with { drop_path_rate = 0 });
@@ -28,23 +33,31 @@ public static class TrainStepBenchmark
         using var y = randint(0, classes, new long[] { batch, height, width });
         var times = new List<double>();
         double loss = 0;
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            var logits = net.call(x);
+            var l = SegFormerLoss.SemanticLoss(logits, y);
+            l.backward();
+            opt.Step();
+            opt.ZeroGrad();
+            loss = l.item<float>();
+        }
         for (int i = 0; i < warmup + runs; i++)
         {
             var sw = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-            {
-                var logits = net.call(x);
-                var l = SegFormerLoss.SemanticLoss(logits, y);
-                l.backward();
-                opt.Step();
-                opt.ZeroGrad();
-                loss = l.item<float>();
-            }
+            Step();
             sw.Stop();
             if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
         }
+        torch.autograd.profiler.Profile? prof = null;
+        if (profile)
+        {
+            prof = torch.autograd.profiler.profile(recordShapes);
+            using (prof) Step();
+        }
         times.Sort();
         var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        return new TrainStepTiming(model, new long[] { batch, 3, height, width }, get_num_threads(), median, times[0], times[^1], runs, loss);
+        return new TrainStepTiming(model, new long[] { batch, 3, height, width }, get_num_threads(), median, times[0], times[^1], runs, loss, prof);
     }
 }

@@ -81,6 +81,8 @@ internal static unsafe partial class Native
     [DllImport(Lib)] internal static extern int bf_rng_set_state(IntPtr state);
     [DllImport(Lib)] internal static extern IntPtr bf_parallel_info();
     [DllImport(Lib)] internal static extern IntPtr bf_config_info();
+    [DllImport(Lib)] internal static extern int bf_profiler_start(int recordShapes);
+    [DllImport(Lib)] internal static extern IntPtr bf_profiler_stop();
 
     [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern IntPtr bf_op_find(string name, string overload);
     [DllImport(Lib)] internal static extern IntPtr bf_op_schema(IntPtr op);

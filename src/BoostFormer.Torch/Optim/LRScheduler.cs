@@ -184,16 +184,25 @@ public static partial class torch
                 // transformers divides by (num_training_steps - num_warmup_steps) at step == num_warmup_steps when the two are equal.
                 if (num_training_steps == num_warmup_steps)
                     throw new ArgumentException($"num_training_steps ({num_training_steps}) must differ from num_warmup_steps: the decay would last zero steps", nameof(num_training_steps));
-                return new LambdaLR(optimizer, current_step =>
-                {
-                    if (current_step < num_warmup_steps) return (double)current_step / Math.Max(1, num_warmup_steps);
-                    if (current_step > num_training_steps) return lr_end / lr_init;
-                    var lr_range = lr_init - lr_end;
-                    var decay_steps = num_training_steps - num_warmup_steps;
-                    var pct_remaining = 1 - (double)(current_step - num_warmup_steps) / decay_steps;
-                    var decay = lr_range * Math.Pow(pct_remaining, power) + lr_end;
-                    return decay / lr_init;
-                }, last_epoch);
+                return new LambdaLR(optimizer, current_step => polynomial_decay_with_warmup_factor(current_step, num_warmup_steps, num_training_steps, lr_init, lr_end, power), last_epoch);
+            }
+
+            /// <summary>
+            /// The multiplier of <see cref="get_polynomial_decay_schedule_with_warmup"/> at <paramref name="current_step"/>, as a
+            /// pure function (a trainer that recomputes the lr from the step alone resumes exactly): <c>step/warmup</c> during
+            /// warmup, then <c>((lr_init − lr_end)·(1 − (step − warmup)/(total − warmup))^power + lr_end)/lr_init</c>, and
+            /// <c>lr_end/lr_init</c> after <paramref name="num_training_steps"/>.
+            /// </summary>
+            public static double polynomial_decay_with_warmup_factor(long current_step, long num_warmup_steps, long num_training_steps,
+                double lr_init, double lr_end = 1e-7, double power = 1.0)
+            {
+                if (current_step < num_warmup_steps) return (double)current_step / Math.Max(1, num_warmup_steps);
+                if (current_step > num_training_steps) return lr_end / lr_init;
+                var lr_range = lr_init - lr_end;
+                var decay_steps = num_training_steps - num_warmup_steps;
+                var pct_remaining = decay_steps <= 0 ? 0 : 1 - (double)(current_step - num_warmup_steps) / decay_steps;
+                var decay = lr_range * Math.Pow(pct_remaining, power) + lr_end;
+                return decay / lr_init;
             }
 
             /// <summary>
@@ -206,12 +215,18 @@ public static partial class torch
             {
                 ArgumentNullException.ThrowIfNull(optimizer);
                 if (num_warmup_steps < 0) throw new ArgumentException($"num_warmup_steps must be >= 0, got {num_warmup_steps}", nameof(num_warmup_steps));
-                return new LambdaLR(optimizer, current_step =>
-                {
-                    if (current_step < num_warmup_steps) return (double)current_step / Math.Max(1, num_warmup_steps);
-                    var progress = (double)(current_step - num_warmup_steps) / Math.Max(1, num_training_steps - num_warmup_steps);
-                    return Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * num_cycles * 2.0 * progress)));
-                }, last_epoch);
+                return new LambdaLR(optimizer, current_step => cosine_with_warmup_factor(current_step, num_warmup_steps, num_training_steps, num_cycles), last_epoch);
+            }
+
+            /// <summary>
+            /// The multiplier of <see cref="get_cosine_schedule_with_warmup"/> at <paramref name="current_step"/>, as a pure
+            /// function: <c>step/warmup</c> during warmup, then <c>max(0, ½(1 + cos(π·2·num_cycles·progress)))</c>.
+            /// </summary>
+            public static double cosine_with_warmup_factor(long current_step, long num_warmup_steps, long num_training_steps, double num_cycles = 0.5)
+            {
+                if (current_step < num_warmup_steps) return (double)current_step / Math.Max(1, num_warmup_steps);
+                var progress = (double)(current_step - num_warmup_steps) / Math.Max(1, num_training_steps - num_warmup_steps);
+                return Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * num_cycles * 2.0 * progress)));
             }
 
             /// <summary>Hugging Face's <c>get_constant_schedule_with_warmup</c>: linear warmup from 0, then the initial lr.</summary>

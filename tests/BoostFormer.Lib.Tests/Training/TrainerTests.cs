@@ -86,6 +86,41 @@ public class TrainerTests
     }
 
     [Fact]
+    public void A_finished_run_with_the_same_configuration_is_reused_and_any_change_or_missing_checkpoint_trains_again()
+    {
+        using var dir = new TempDir();
+        var data = new SyntheticScenes(5, K, 32, 8, 2);
+        using var store = RunStore.Open(System.IO.Path.Combine(dir.Path, "runs.db"));
+        long Train(SegmentationTrainerOptions o, string output, out SegmentationTrainer trainer, IProgress<TrainingProgress>? progress = null)
+        {
+            using var model = NewModel();
+            trainer = new SegmentationTrainer(model, o with { OutputDirectory = System.IO.Path.Combine(dir.Path, output) });
+            return trainer.Run(data, () => data.EvalSamples(3), store, progress);
+        }
+        var options = Options(dir.Path, 4) with { ReuseFinished = true };
+        var first = Train(options, "a", out var t1);
+        t1.ReusedRun.Should().BeNull("there was nothing to reuse");
+
+        Train(options, "a", out var t2).Should().Be(first);
+        t2.ReusedRun!.Id.Should().Be(first);
+        store.Runs().Should().HaveCount(1, "reusing creates no run");
+
+        var second = Train(options with { ReuseFinished = false }, "b", out _);
+        second.Should().NotBe(first, "ReuseFinished off always trains");
+        Train(options, "c", out _).Should().Be(second, "the newest matching run is reused");
+        foreach (var a in store.Artifacts(second).Where(a => a.Kind == "checkpoint")) File.Delete(a.Path);
+        Train(options, "c", out _).Should().Be(first, "a run whose checkpoint is gone is not reused");
+
+        Train(options with { LearningRate = 1e-3 }, "d", out var t4).Should().NotBe(first, "another learning rate is another run");
+        t4.ReusedRun.Should().BeNull();
+
+        var crash = () => Train(options with { RunName = "crashy" }, "e", out _, new CrashAt(2));
+        crash.Should().Throw<InvalidOperationException>();
+        Train(options with { RunName = "crashy" }, "e", out var t5);
+        t5.ReusedRun.Should().BeNull("the only 'crashy' run failed");
+    }
+
+    [Fact]
     public void Overfits_a_handful_of_synthetic_scenes()
     {
         using var dir = new TempDir();

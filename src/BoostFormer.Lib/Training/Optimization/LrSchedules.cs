@@ -1,8 +1,11 @@
+using BoostFormer.Torch;
+
 namespace BoostFormer.Training.Optimization;
 
 /// <summary>
 /// A learning-rate schedule as a pure function of the step: each group's rate is its initial rate times
-/// <see cref="Factor"/> (PyTorch <c>LambdaLR</c>). Being stateless, it resumes exactly from the iteration alone.
+/// <see cref="Factor"/> (PyTorch <c>LambdaLR</c>). Being stateless, it resumes exactly from the iteration alone. The
+/// formulas are those of the Hugging Face schedules in <see cref="torch.optim.lr_scheduler"/>, shared, not repeated.
 /// </summary>
 public abstract record LrSchedule
 {
@@ -18,9 +21,8 @@ public abstract record LrSchedule
 }
 
 /// <summary>
-/// Linear warmup then polynomial decay — Hugging Face's <c>get_polynomial_decay_schedule_with_warmup</c>: factor = step/warmup
-/// during warmup; then <c>((lr0 − lrEnd)·(1 − (step − warmup)/(total − warmup))^power + lrEnd)/lr0</c>; <c>lrEnd/lr0</c> past
-/// the end. SegFormer uses power 1.0.
+/// Linear warmup then polynomial decay — Hugging Face's <c>get_polynomial_decay_schedule_with_warmup</c>, whose formula
+/// (<see cref="torch.optim.lr_scheduler.polynomial_decay_with_warmup_factor"/>) this evaluates. SegFormer uses power 1.0.
 /// </summary>
 public sealed record PolynomialWarmupSchedule(long TotalSteps, long WarmupSteps, double InitialLr, double Power = 1.0, double EndLr = 0.0) : LrSchedule
 {
@@ -29,25 +31,16 @@ public sealed record PolynomialWarmupSchedule(long TotalSteps, long WarmupSteps,
     {
         if (TotalSteps <= 0) throw new InvalidOperationException("TotalSteps must be positive");
         if (EndLr > InitialLr) throw new InvalidOperationException($"EndLr ({EndLr}) must not exceed InitialLr ({InitialLr})");
-        if (step < WarmupSteps) return (double)step / Math.Max(1, WarmupSteps);
-        if (step > TotalSteps) return EndLr / InitialLr;
-        var decaySteps = TotalSteps - WarmupSteps;
-        var pctRemaining = decaySteps <= 0 ? 0 : 1 - (double)(step - WarmupSteps) / decaySteps;
-        return ((InitialLr - EndLr) * Math.Pow(pctRemaining, Power) + EndLr) / InitialLr;
+        return torch.optim.lr_scheduler.polynomial_decay_with_warmup_factor(step, WarmupSteps, TotalSteps, InitialLr, EndLr, Power);
     }
 }
 
 /// <summary>
-/// Linear warmup then half-cosine decay — Hugging Face's <c>get_cosine_schedule_with_warmup</c> (num_cycles 0.5):
-/// factor = step/warmup during warmup, then <c>max(0, ½(1 + cos(π·2·cycles·progress)))</c>.
+/// Linear warmup then half-cosine decay — Hugging Face's <c>get_cosine_schedule_with_warmup</c> (num_cycles 0.5), whose
+/// formula (<see cref="torch.optim.lr_scheduler.cosine_with_warmup_factor"/>) this evaluates.
 /// </summary>
 public sealed record CosineWarmupSchedule(long TotalSteps, long WarmupSteps, double Cycles = 0.5) : LrSchedule
 {
     /// <inheritdoc />
-    public override double Factor(long step)
-    {
-        if (step < WarmupSteps) return (double)step / Math.Max(1, WarmupSteps);
-        var progress = (double)(step - WarmupSteps) / Math.Max(1, TotalSteps - WarmupSteps);
-        return Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * Cycles * 2.0 * progress)));
-    }
+    public override double Factor(long step) => torch.optim.lr_scheduler.cosine_with_warmup_factor(step, WarmupSteps, TotalSteps, Cycles);
 }
