@@ -60,15 +60,20 @@ public sealed class DatasetBatchSource : ISegmentationBatchSource
     public static IEnumerable<EvalSample> EvalSamples(ISegmentationDataset dataset, SegPipeline test, int? limit = null)
     {
         var n = Math.Min(dataset.Count, limit ?? int.MaxValue);
-        for (int i = 0; i < n; i++)
-        {
-            var s = dataset.Get(i);
-            var label = s.Label.Labels.Select(v => (long)v).ToArray();
-            var (img, _) = test.Apply(s.Image, s.Label.Clone(), DataRng.ForSample(0, 0, i));
-            var chw = new float[3 * img.Height * img.Width];
-            ImageOps.NormalizeToChw(img, chw, test.Mean, test.Std);
-            yield return new EvalSample(tensor(chw, new long[] { 1, 3, img.Height, img.Width }).DetachFromDisposeScope(),
-                tensor(label, new long[] { s.Label.Height, s.Label.Width }).DetachFromDisposeScope());
-        }
+        for (int i = 0; i < n; i++) yield return EvalSample(dataset.Get(i), test, i);
+    }
+
+    /// <summary>
+    /// One decoded sample as evaluation input: the image through the test pipeline (resize, normalise) as [1, 3, H, W], the
+    /// label at its original size as [h, w] int64. <paramref name="index"/> seeds the (deterministic) pipeline.
+    /// </summary>
+    public static EvalSample EvalSample(SegmentationSample s, SegPipeline test, int index)
+    {
+        var label = s.Label.Labels.Select(v => (long)v).ToArray();
+        var (img, _) = test.Apply(s.Image, s.Label.Clone(), DataRng.ForSample(0, 0, index));
+        var chw = new float[3 * img.Height * img.Width];
+        ImageOps.NormalizeToChw(img, chw, test.Mean, test.Std);
+        return new EvalSample(tensor(chw, new long[] { 1, 3, img.Height, img.Width }).DetachFromDisposeScope(),
+            tensor(label, new long[] { s.Label.Height, s.Label.Width }).DetachFromDisposeScope());
     }
 }

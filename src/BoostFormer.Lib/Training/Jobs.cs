@@ -303,20 +303,19 @@ public static class Jobs
         var sc = scale ?? (dataset.Equals("camvid", StringComparison.OrdinalIgnoreCase) ? (480, 360) : (2048, 512));
         var adapter = new SegFormerSegmentationModel(net.Model);
         var result = new List<PredictionSample>();
-        int i = 0;
-        foreach (var s in DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), count))
+        var test = SegPipeline.Test(sc.Long, sc.Short);
+        for (int i = 0; i < Math.Min(count, data.Count); i++)
         {
-            using (s)
+            var raw = data.Get(i);
+            using (var s = DatasetBatchSource.EvalSample(raw, test, i))
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                var raw = data.Get(i);
                 var h = s.Label.shape[0]; var w = s.Label.shape[1];
                 var scores = SegmentationInference.Predict(x => { using var f = adapter.Forward(x, false); return f.Logits.alias(); }, s.Image, h, w, new InferenceOptions());
                 var pred = scores.argmax(1)[0].to(ScalarType.Int32).ToArray<int>();
                 result.Add(new PredictionSample(data.Describe(i), raw.Image, raw.Label.Labels.ToArray(), pred, (int)w, (int)h, data.Info));
             }
-            i++;
         }
         return result;
     }
