@@ -294,16 +294,16 @@ public static class SegmentationDatasets
     public static readonly string[] Names = { "ade20k", "cityscapes", "kitti", "camvid", "synthetic" };
 
     /// <summary>
-    /// Opens <paramref name="name"/> at <paramref name="root"/> (a dataset folder or a data root containing it). With no
-    /// root (option and <c>BOOSTFORMER_DATA</c> both unset) only "synthetic" is available; "synthetic" ignores the root.
-    /// </summary>
-    /// <summary>
     /// The dataset at the data root (option, else <c>BOOSTFORMER_DATA</c>), or — when neither is set — the embedded
     /// synthetic scene dataset, so a notebook or CLI run works with no files at all.
     /// </summary>
     public static ISegmentationDataset OpenOrSynthetic(string name, string? root, string split, int syntheticSize = 512, int syntheticCount = 256, int syntheticClasses = 19) =>
         DataRoot.Resolve(root) is null ? Open("synthetic", null, split, syntheticSize, syntheticCount, syntheticClasses) : Open(name, root, split, syntheticSize, syntheticCount, syntheticClasses);
 
+    /// <summary>
+    /// Opens <paramref name="name"/> at <paramref name="root"/> (a dataset folder or a data root containing it). With no
+    /// root (option and <c>BOOSTFORMER_DATA</c> both unset) only "synthetic" is available; "synthetic" ignores the root.
+    /// </summary>
     public static ISegmentationDataset Open(string name, string? root, string split, int syntheticSize = 512, int syntheticCount = 256, int syntheticClasses = 19)
     {
         var n = name.ToLowerInvariant();

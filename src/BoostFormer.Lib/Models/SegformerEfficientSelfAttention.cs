@@ -56,10 +56,20 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
     }
 
     /// <summary>Length of the key/value sequence for an input grid of <paramref name="height"/>×<paramref name="width"/>.</summary>
-    public long KeyValueLength(long height, long width) =>
-        kv_pool_size > 0 ? (long)kv_pool_size * kv_pool_size
-        : sr_ratio > 1 ? ((height - sr_ratio) / sr_ratio + 1) * ((width - sr_ratio) / sr_ratio + 1)
-        : height * width;
+    public long KeyValueLength(long height, long width)
+    {
+        var (h, w) = KeyValueGrid(height, width);
+        return h * w;
+    }
+
+    /// <summary>
+    /// The grid the keys/values form for an input grid of <paramref name="height"/>×<paramref name="width"/>: P×P when
+    /// pooled, the output of the kernel = stride = R reduction conv when R &gt; 1, else the input grid itself.
+    /// </summary>
+    public (long height, long width) KeyValueGrid(long height, long width) =>
+        kv_pool_size > 0 ? (kv_pool_size, kv_pool_size)
+        : sr_ratio > 1 ? ((height - sr_ratio) / sr_ratio + 1, (width - sr_ratio) / sr_ratio + 1)
+        : (height, width);
 
     private Tensor TransposeForScores(Tensor x)
     {

@@ -96,6 +96,9 @@ public sealed record PretrainJob
 /// <summary>The result of <see cref="Jobs.Evaluate"/>.</summary>
 public sealed record EvaluationResult(SegmentationMetrics Metrics, int Images, string Model, string Checkpoint, bool Tta);
 
+/// <summary>A finished segmentation run as analyses use it: its best checkpoint and best validation mIoU.</summary>
+public sealed record TrainedRun(string Name, long Id, string Model, string Checkpoint, double? BestValidationMIoU);
+
 /// <summary>Runs <see cref="SegmentationJob"/>s, <see cref="PretrainJob"/>s and checkpoint evaluations.</summary>
 public static class Jobs
 {
@@ -253,10 +256,9 @@ public static class Jobs
 
     /// <summary>
     /// Loads a segmentation checkpoint written by the trainer into a fresh model (architecture and class count from the
-    /// checkpoint's configuration, or <paramref name="model"/>) and opens the dataset split it will be applied to.
+    /// checkpoint's configuration, or <paramref name="model"/> and <paramref name="numLabels"/>), in eval mode.
     /// </summary>
-    public static (LoadedSegmentationModel model, ISegmentationDataset data) LoadSegmentationCheckpoint(string checkpoint, string dataset, string? root, string split,
-        string? model = null, int syntheticSize = 128, Action<string>? log = null)
+    public static LoadedSegmentationModel LoadSegmentationModel(string checkpoint, string? model = null, int? numLabels = null, Action<string>? log = null)
     {
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint not found: {checkpoint}", checkpoint);
         using var c = CheckpointManager.Load(checkpoint);
@@ -270,11 +272,11 @@ public static class Jobs
         }
         else if (model is null)
             throw new ArgumentException($"{checkpoint} carries no model configuration: pass --model (e.g. segformer-b0)", nameof(model));
-        var data = SegmentationDatasets.Open(dataset, root, split, syntheticSize, 64, ckptLabels ?? 5);
-        int numLabels = ckptLabels ?? data.Info.NumClasses;
-        if (numLabels != data.Info.NumClasses)
-            throw new ArgumentException($"{checkpoint} predicts {numLabels} classes but {dataset} has {data.Info.NumClasses}", nameof(dataset));
-        var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(name, numLabels));
+        if (ckptLabels is { } k && numLabels is { } want && k != want)
+            throw new ArgumentException($"{checkpoint} predicts {k} classes, not {want}", nameof(numLabels));
+        var labels = ckptLabels ?? numLabels
+            ?? throw new ArgumentException($"{checkpoint} does not say how many classes it predicts: pass the dataset", nameof(numLabels));
+        var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(name, labels));
         try
         {
             var report = CheckpointImport.LoadStateDictInto(net, c.Model.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value), strict: false, source: checkpoint);
@@ -288,15 +290,76 @@ public static class Jobs
             throw;
         }
         net.eval();
-        return (new LoadedSegmentationModel(net, name), data);
+        return new LoadedSegmentationModel(net, name);
     }
 
     /// <summary>
-    /// Predicted label maps of the first <paramref name="count"/> images of a split (whole-image inference at the
-    /// dataset's test scale, logits resized to the label's size), with the images and ground truth, for display.
+    /// Loads a segmentation checkpoint written by the trainer (see <see cref="LoadSegmentationModel"/>) and opens the
+    /// dataset split it will be applied to; the class counts must agree.
+    /// </summary>
+    public static (LoadedSegmentationModel model, ISegmentationDataset data) LoadSegmentationCheckpoint(string checkpoint, string dataset, string? root, string split,
+        string? model = null, int syntheticSize = 128, Action<string>? log = null)
+    {
+        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint not found: {checkpoint}", checkpoint);
+        int? ckptLabels;
+        using (var c = CheckpointManager.Load(checkpoint))
+        {
+            ckptLabels = null;
+            if (c.Info.ConfigJson is { Length: > 2 } cfg)
+            {
+                using var doc = JsonDocument.Parse(cfg);
+                if (doc.RootElement.TryGetProperty("num_labels", out var nl)) ckptLabels = nl.GetInt32();
+            }
+        }
+        var data = SegmentationDatasets.Open(dataset, root, split, syntheticSize, 64, ckptLabels ?? 5);
+        if (ckptLabels is { } k && k != data.Info.NumClasses)
+            throw new ArgumentException($"{checkpoint} predicts {k} classes but {dataset} has {data.Info.NumClasses}", nameof(dataset));
+        return (LoadSegmentationModel(checkpoint, model, data.Info.NumClasses, log), data);
+    }
+
+    /// <summary>
+    /// The finished segmentation runs among <paramref name="names"/> (the newest run of each name) in the tracking
+    /// database at <paramref name="database"/>, with their best checkpoint (by validation mIoU, else the last) and best
+    /// validation mIoU, in the order of <paramref name="names"/>. Runs without a checkpoint file are left out; a missing
+    /// database gives an empty list.
+    /// </summary>
+    public static IReadOnlyList<TrainedRun> TrainedRuns(string database, IEnumerable<string> names)
+    {
+        var result = new List<TrainedRun>();
+        if (!File.Exists(database)) return result;
+        using var store = RunStore.Open(database);
+        var summaries = store.Summaries();
+        foreach (var name in names)
+        {
+            var run = store.LatestFinished(name);
+            if (run is null || store.BestCheckpoint(run.Id) is not { } checkpoint || !File.Exists(checkpoint)) continue;
+            result.Add(new TrainedRun(name, run.Id, run.Model, checkpoint, summaries.First(x => x.Id == run.Id).BestValidation));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The model the newest finished run called <paramref name="runName"/> trained (see <see cref="TrainedRuns"/>),
+    /// loaded in eval mode; null when there is no such run, database or checkpoint file.
+    /// </summary>
+    public static LoadedSegmentationModel? TrainedModel(string database, string runName) =>
+        TrainedRuns(database, new[] { runName }).FirstOrDefault() is { } run ? LoadSegmentationModel(run.Checkpoint) : null;
+
+    /// <summary>A freshly initialised model (the library's initialisation with <paramref name="seed"/>), in eval mode.</summary>
+    public static LoadedSegmentationModel InitialModel(string model, int numLabels, long seed = 0)
+    {
+        var (net, _) = BuildModel(model, numLabels, 0, null, seed);
+        net.eval();
+        return new LoadedSegmentationModel(net, model);
+    }
+
+    /// <summary>
+    /// Predicted label maps of the first <paramref name="count"/> images of a split, or of the images at
+    /// <paramref name="indices"/> (whole-image inference at the dataset's test scale unless <paramref name="inference"/>
+    /// says otherwise, e.g. multi-scale + flip; logits resized to the label's size), with the images and ground truth.
     /// </summary>
     public static IReadOnlyList<PredictionSample> Predictions(string checkpoint, string dataset, string? root, string split, int count = 4,
-        (int Long, int Short)? scale = null)
+        (int Long, int Short)? scale = null, IReadOnlyList<int>? indices = null, InferenceOptions? inference = null, IProgress<int>? progress = null)
     {
         var (net, data) = LoadSegmentationCheckpoint(checkpoint, dataset, root, split);
         using var _ = net;
@@ -304,18 +367,39 @@ public static class Jobs
         var adapter = new SegFormerSegmentationModel(net.Model);
         var result = new List<PredictionSample>();
         var test = SegPipeline.Test(sc.Long, sc.Short);
-        for (int i = 0; i < Math.Min(count, data.Count); i++)
+        var which = indices ?? Enumerable.Range(0, Math.Min(count, data.Count)).ToList();
+        foreach (var i in which)
         {
+            if (i < 0 || i >= data.Count) throw new ArgumentOutOfRangeException(nameof(indices), $"image index {i} is outside the {split} split ({data.Count} images)");
             var raw = data.Get(i);
             using (var s = DatasetBatchSource.EvalSample(raw, test, i))
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
                 var h = s.Label.shape[0]; var w = s.Label.shape[1];
-                var scores = SegmentationInference.Predict(x => { using var f = adapter.Forward(x, false); return f.Logits.alias(); }, s.Image, h, w, new InferenceOptions());
+                var scores = SegmentationInference.Predict(x => { using var f = adapter.Forward(x, false); return f.Logits.alias(); }, s.Image, h, w, inference ?? new InferenceOptions());
                 var pred = scores.argmax(1)[0].to(ScalarType.Int32).ToArray<int>();
-                result.Add(new PredictionSample(data.Describe(i), raw.Image, raw.Label.Labels.ToArray(), pred, (int)w, (int)h, data.Info));
+                result.Add(new PredictionSample(data.Describe(i), raw.Image, raw.Label.Labels.ToArray(), pred, (int)w, (int)h, data.Info) { Index = i });
             }
+            progress?.Report(result.Count);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> images of a dataset split as model inputs [1, 3, <paramref name="height"/>,
+    /// <paramref name="width"/>] (resized, ImageNet-normalised, as <see cref="SegformerImageProcessor"/> does), for
+    /// analyses that need real images (receptive fields, attention). The caller disposes them.
+    /// </summary>
+    public static IReadOnlyList<Tensor> PixelValues(string dataset, string? root, string split, int count, int width, int height, int syntheticSize = 256)
+    {
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), $"count must be positive, got {count}");
+        var data = SegmentationDatasets.Open(dataset, root, split, syntheticSize, Math.Max(count, 8));
+        var result = new List<Tensor>();
+        for (int i = 0; i < Math.Min(count, data.Count); i++)
+        {
+            var img = data.Get(i).Image;
+            result.Add(SegformerImageProcessor.Preprocess(new Visualization.Image(img.Pixels, img.Width, img.Height, img.Channels), width, height));
         }
         return result;
     }

@@ -228,11 +228,8 @@ public class SegFormerModelTests
     }
 }
 
-/// <summary>libtorch's generator is global: tests that need two identical random sequences must not run beside other tests.</summary>
-[CollectionDefinition("global RNG", DisableParallelization = true)]
-public class GlobalRngCollection { }
-
-[Collection("global RNG")]
+// libtorch's generator is global: tests that need two identical random sequences must not run beside other tests.
+[Collection(GlobalRngCollection.Name)]
 public class SegFormerDeterminismTests
 {
     [Fact]

@@ -32,5 +32,19 @@ public class JobsTests
         // The same whole-image inference as the evaluator: the first image's pixel accuracy is its aAcc.
         var eval = Jobs.Evaluate(checkpoint, "synthetic", null, "val", limit: 1);
         samples[0].PixelAccuracy.Should().BeApproximately(eval.Metrics.AllAccuracy, 1e-9);
+
+        // Analyses find the finished run's best checkpoint by name, and load the model it trained.
+        var runs = Jobs.TrainedRuns(job.Database, new[] { "missing", "jobs" });
+        runs.Should().ContainSingle().Which.Should().Match<TrainedRun>(r => r.Name == "jobs" && r.Id == id && r.Model == "segformer-b0" && File.Exists(r.Checkpoint));
+        using (var trained = Jobs.TrainedModel(job.Database, "jobs"))
+        {
+            trained!.Name.Should().Be("segformer-b0");
+            trained.Model.config.num_labels.Should().Be(5);
+        }
+        Jobs.TrainedModel(Path.Combine(dir.Path, "none.db"), "jobs").Should().BeNull("there is no database");
+        File.Exists(Path.Combine(dir.Path, "none.db")).Should().BeFalse("looking must not create a database");
+        Jobs.Predictions(checkpoint, "synthetic", null, "val", indices: new[] { 1 }).Single().Index.Should().Be(1);
+        FluentActions.Invoking(() => Jobs.Predictions(checkpoint, "synthetic", null, "val", indices: new[] { 10_000 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*outside the val split*");
     }
 }

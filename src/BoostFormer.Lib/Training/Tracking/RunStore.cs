@@ -225,6 +225,20 @@ public sealed class RunStore : IDisposable
     }
 
     /// <summary>
+    /// The checkpoint to look at for a trained run: the one kept as best by validation mIoU, else the last checkpoint;
+    /// null when the run wrote none.
+    /// </summary>
+    public string? BestCheckpoint(long runId)
+    {
+        var artifacts = Artifacts(runId);
+        return (artifacts.LastOrDefault(a => a.Kind == "best") ?? artifacts.LastOrDefault(a => a.Kind == "checkpoint"))?.Path;
+    }
+
+    /// <summary>The newest finished run called <paramref name="name"/>, or null.</summary>
+    public RunRecord? LatestFinished(string name) =>
+        Runs().Where(r => r.Name == name && r.Status == Finished).OrderByDescending(r => r.Id).FirstOrDefault();
+
+    /// <summary>
     /// A summary row per run (newest first): last logged step and loss, last and best validation value (<c>miou</c> for
     /// segmentation runs, <c>top1</c> for pretraining).
     /// </summary>

@@ -1,7 +1,7 @@
-namespace BoostFormer.Lib.Tests.Training;
+namespace BoostFormer.Lib.Tests;
 
 /// <summary>
-/// Tests whose results depend on libtorch's global generator (exact-resume equivalence, overfitting): they run alone,
+/// Tests whose results depend on libtorch's global generator (determinism, exact-resume equivalence, overfitting): they run alone,
 /// after the parallel tests, so no other test draws from the generator in between.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
