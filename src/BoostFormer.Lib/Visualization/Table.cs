@@ -97,6 +97,30 @@ public sealed class Table : RichOutput
         return sb.ToString();
     }
 
+    /// <summary>
+    /// RFC 4180 CSV: a header row of the column names, then one row per record with full-precision invariant numbers
+    /// (not the display format), fields quoted when they hold a comma, quote or line break.
+    /// </summary>
+    public string ToCsv()
+    {
+        static string Field(object? v)
+        {
+            var t = v switch
+            {
+                null => "",
+                double d => d.ToString("R", CultureInfo.InvariantCulture),
+                float f => f.ToString("R", CultureInfo.InvariantCulture),
+                IFormattable fm => fm.ToString(null, CultureInfo.InvariantCulture),
+                _ => v.ToString() ?? "",
+            };
+            return t.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 ? "\"" + t.Replace("\"", "\"\"") + "\"" : t;
+        }
+        var sb = new StringBuilder();
+        sb.Append(string.Join(",", Columns.Select(Field))).Append('\n');
+        foreach (var r in Rows) sb.Append(string.Join(",", r.Select(Field))).Append('\n');
+        return sb.ToString();
+    }
+
     private static string EscapeMd(string s) => s.Replace("|", "\\|").Replace("\n", " ");
 
     private bool RightAligned(int column) => Rows.Count > 0 && Rows.All(r => r[column] is null || IsNumeric(r[column]));

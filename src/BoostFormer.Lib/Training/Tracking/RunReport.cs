@@ -1,0 +1,81 @@
+using System.Text;
+using System.Text.Json;
+using BoostFormer.Training.Checkpoints;
+using BoostFormer.Visualization;
+
+namespace BoostFormer.Training.Tracking;
+
+/// <summary>One segmentation run summarised for a results table.</summary>
+public sealed record RunReportRow(
+    string Run, string Model, string Initialisation, long Iterations, int BatchSize, int Crop,
+    double? BestValMIoU, long? BestStep, double? FinalValMIoU, double? FinalValMAcc, double? FinalValAAcc,
+    double WallMinutes, double ImagesPerSecond, string? GitCommit);
+
+/// <summary>
+/// Turns tracked segmentation runs into a results table (Markdown and CSV under <c>results/</c>), so a fine-tuning
+/// notebook leaves its numbers where the ablation table lives, read from the database rather than retyped.
+/// </summary>
+public static class RunReport
+{
+    /// <summary>One row per run in <paramref name="runIds"/> (segmentation runs), in that order.</summary>
+    public static IReadOnlyList<RunReportRow> Rows(RunStore store, IEnumerable<long> runIds)
+    {
+        var rows = new List<RunReportRow>();
+        foreach (var id in runIds)
+        {
+            var run = store.Run(id) ?? throw new ArgumentException($"no run {id} in {store.Path}", nameof(runIds));
+            if (run.Kind != "segmentation") throw new ArgumentException($"run {id} ({run.Name}) is a {run.Kind} run, not a segmentation run", nameof(runIds));
+            using var data = JsonDocument.Parse(run.DataConfigJson);
+            int Int(string key) => data.RootElement.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
+            var pretrained = data.RootElement.TryGetProperty("pretrained", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            var miou = store.Metrics(id, "eval", "miou").Where(m => !double.IsNaN(m.Value)).ToList();
+            var best = miou.Count == 0 ? null : miou.MaxBy(m => m.Value);
+            var last = store.LastEvaluation(id);
+            var speed = store.Metrics(id, "train", "images_per_s");
+            var loss = store.Metrics(id, "train", "loss");
+            rows.Add(new RunReportRow(run.Name, run.Model,
+                pretrained is null ? "random" : $"encoder {Path.GetFileName(Path.GetDirectoryName(pretrained))}",
+                loss.Count == 0 ? 0 : loss[^1].Step, Int("batch_size"), Int("crop"),
+                best?.Value, best?.Step, last.TryGetValue("miou", out var fm) ? fm : null,
+                last.TryGetValue("macc", out var ma) ? ma : null, last.TryGetValue("aacc", out var aa) ? aa : null,
+                run.EndedUtc is { } end ? (end - run.StartedUtc).TotalMinutes : double.NaN,
+                speed.Count == 0 ? double.NaN : speed.Average(m => m.Value), run.GitCommit));
+        }
+        return rows;
+    }
+
+    /// <summary>The rows as a displayable table (metrics in percent).</summary>
+    public static Table ToTable(IReadOnlyList<RunReportRow> rows, string? title = null) =>
+        new(new[] { "run", "model", "initialisation", "iterations", "batch", "crop", "best val mIoU %", "at iteration", "final val mIoU %", "final mAcc %", "final aAcc %", "wall min", "img/s" },
+            rows.Select(r => (IReadOnlyList<object?>)new object?[]
+            {
+                r.Run, r.Model, r.Initialisation, r.Iterations, r.BatchSize, r.Crop, Pct(r.BestValMIoU), r.BestStep, Pct(r.FinalValMIoU),
+                Pct(r.FinalValMAcc), Pct(r.FinalValAAcc), Math.Round(r.WallMinutes, 1), Math.Round(r.ImagesPerSecond, 2),
+            }).ToList(), title);
+
+    /// <summary>
+    /// Writes <c>{name}.md</c> (title, how to regenerate, the table, the commits) and <c>{name}.csv</c> (full precision)
+    /// into <paramref name="directory"/>, each atomically. Returns both paths.
+    /// </summary>
+    public static (string markdown, string csv) Write(IReadOnlyList<RunReportRow> rows, string directory, string name, string title, string regenerate)
+    {
+        if (rows.Count == 0) throw new ArgumentException("no runs to report", nameof(rows));
+        Directory.CreateDirectory(directory);
+        var md = new StringBuilder();
+        md.Append("# ").Append(title).Append("\n\n");
+        md.Append("Regenerate with `").Append(regenerate).Append("`; the numbers are read from the run-tracking database.\n\n");
+        md.Append(ToTable(rows).ToMarkdown()).Append('\n');
+        md.Append("- mIoU, mAcc, aAcc: validation split, whole-image inference, confusion matrix over the split at the labels' resolution.\n");
+        md.Append("- wall min: start to end of the run, evaluations and checkpoints included; img/s: mean training throughput.\n");
+        var commits = rows.Select(r => r.GitCommit).OfType<string>().Distinct().ToList();
+        if (commits.Count > 0) md.Append("- git commit").Append(commits.Count > 1 ? "s" : "").Append(": ").Append(string.Join(", ", commits.Select(c => c[..Math.Min(12, c.Length)]))).Append('\n');
+        var csv = Table.From(rows).ToCsv();
+        var mdPath = Path.Combine(directory, name + ".md");
+        var csvPath = Path.Combine(directory, name + ".csv");
+        AtomicFile.WriteAllText(mdPath, md.ToString());
+        AtomicFile.WriteAllText(csvPath, csv);
+        return (mdPath, csvPath);
+    }
+
+    private static double? Pct(double? v) => v is { } x ? Math.Round(100 * x, 2) : null;
+}

@@ -1,0 +1,50 @@
+using BoostFormer.Training.Tracking;
+using BoostFormer.Visualization;
+
+namespace BoostFormer.Lib.Tests.Training;
+
+public class RunReportTests
+{
+    [Fact]
+    public void Report_reads_best_and_final_validation_throughput_and_initialisation_from_the_database()
+    {
+        using var dir = new TempDir();
+        using var s = RunStore.Open(Path.Combine(dir.Path, "runs.db"));
+        var a = s.CreateRun("scratch", "segmentation", "segformer-b0", "{}", "{\"crop\":256,\"batch_size\":4,\"pretrained\":null}", "{}", "0123456789abcdef");
+        s.LogMetrics(a, "train", 1, new Dictionary<string, double> { ["loss"] = 2.0, ["images_per_s"] = 3.0 });
+        s.LogMetrics(a, "train", 2, new Dictionary<string, double> { ["loss"] = 1.5, ["images_per_s"] = 5.0 });
+        s.LogMetrics(a, "eval", 1, new Dictionary<string, double> { ["miou"] = 0.30, ["macc"] = 0.4, ["aacc"] = 0.8 });
+        s.LogMetrics(a, "eval", 2, new Dictionary<string, double> { ["miou"] = 0.25, ["macc"] = 0.35, ["aacc"] = 0.75 });
+        s.EndRun(a, RunStore.Finished);
+        var b = s.CreateRun("pretrained", "segmentation", "segformer-b0", "{}", "{\"crop\":256,\"batch_size\":4,\"pretrained\":\"/r/pretrain-demo/encoder.safetensors\"}", "{}");
+        var p = s.CreateRun("pre", "pretrain", "segformer-b0", "{}", "{}", "{}");
+
+        var rows = RunReport.Rows(s, new[] { a, b });
+        rows[0].Should().BeEquivalentTo(new
+        {
+            Run = "scratch", Initialisation = "random", Iterations = 2L, BatchSize = 4, Crop = 256, BestValMIoU = 0.30, BestStep = 1L,
+            FinalValMIoU = 0.25, FinalValMAcc = 0.35, FinalValAAcc = 0.75, ImagesPerSecond = 4.0,
+        }, o => o.ExcludingMissingMembers());
+        rows[0].WallMinutes.Should().BeGreaterThanOrEqualTo(0);
+        rows[1].Initialisation.Should().Be("encoder pretrain-demo");
+        rows[1].BestValMIoU.Should().BeNull("it has not been evaluated");
+        double.IsNaN(rows[1].WallMinutes).Should().BeTrue("it has not ended");
+
+        var (md, csv) = RunReport.Write(rows, Path.Combine(dir.Path, "results"), "camvid", "CamVid fine-tuning", "boostformer notebooks run …");
+        var text = File.ReadAllText(md);
+        text.Should().StartWith("# CamVid fine-tuning").And.Contain("| scratch | segformer-b0 | random | 2 | 4 | 256 | 30 | 1 | 25 |").And.Contain("0123456789ab");
+        File.ReadAllLines(csv)[0].Should().StartWith("Run,Model,Initialisation,Iterations");
+        File.ReadAllLines(csv)[1].Should().StartWith("scratch,segformer-b0,random,2,4,256,0.3,1,0.25,");
+        Directory.GetFiles(Path.Combine(dir.Path, "results")).Should().HaveCount(2, "no temporary files are left");
+
+        FluentActions.Invoking(() => RunReport.Rows(s, new[] { p })).Should().Throw<ArgumentException>().WithMessage("*pretrain run*");
+        FluentActions.Invoking(() => RunReport.Rows(s, new[] { 99L })).Should().Throw<ArgumentException>().WithMessage("*no run 99*");
+    }
+
+    [Fact]
+    public void Csv_quotes_fields_that_need_it_and_keeps_full_precision()
+    {
+        var t = new Table(new[] { "name", "value" }, new[] { new object?[] { "a,b", 0.1 + 0.2 }, new object?[] { "say \"hi\"", null } });
+        t.ToCsv().Should().Be("name,value\n\"a,b\",0.30000000000000004\n\"say \"\"hi\"\"\",\n");
+    }
+}
