@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# SegFormer training step (forward + loss + backward + AdamW) on our engine (`boostformer train step-bench`) vs the same
-# HF-layout model in plain PyTorch (train_step_ref.py, /usr/bin/python3 torch), same batch, input, threads, warm-up and
-# runs, in one run. Prints the our/PyTorch ratio of the median step times (< 1 means we are faster).
+# SegFormer training step (forward + loss + backward + AdamW) on our engine (`boostformer train step-bench`), on the naive
+# port (`--naive`: attention as matmul + softmax + matmul) on the same LibTorch, and in plain PyTorch 1.13
+# (train_step_ref.py, /usr/bin/python3 torch), same batch, input, threads, warm-up and runs, in one run. Prints the
+# ratios of the median step times (< 1 means we are faster).
 #
 # Usage: bench/train-step/run.sh [--model segformer-b0] [--input 512x512] [--batch 2] [--threads N] [--warmup W] [--runs R] [--repeat K]
 set -euo pipefail
@@ -28,15 +29,17 @@ if [[ ! -f "$dll" || -n "${BENCH_REBUILD:-}" ]]; then
 fi
 echo "model=$model input=$input batch=$batch threads=$threads warmup=$warmup runs=$runs repeat=$repeat" >&2
 best=""
+args=(--model "$model" --input "$input" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
 for ((i = 1; i <= repeat; i++)); do
-  ours=$(dotnet "$dll" train step-bench --model "$model" --input "$input" --batch-size "$batch" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
-  theirs=$("$py" "$here/train_step_ref.py" --model "$model" --input "$input" --batch "$batch" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
-  line=$("$py" - "$ours" "$theirs" <<'PY'
+  ours=$(dotnet "$dll" train step-bench "${args[@]}" --batch-size "$batch")
+  naive=$(dotnet "$dll" train step-bench "${args[@]}" --batch-size "$batch" --naive)
+  theirs=$("$py" "$here/train_step_ref.py" "${args[@]}" --batch "$batch")
+  line=$("$py" - "$ours" "$naive" "$theirs" <<'PY'
 import json, sys
-o, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-r = o["median_ms"] / t["median_ms"]
-print(f"ours median {o['median_ms']:.0f} ms (min {o['min_ms']:.0f}, max {o['max_ms']:.0f}) | "
-      f"pytorch median {t['median_ms']:.0f} ms (min {t['min_ms']:.0f}, max {t['max_ms']:.0f}) | ratio ours/pytorch {r:.3f}")
+o, n, t = (json.loads(a) for a in sys.argv[1:4])
+print(f"ours median {o['median_ms']:.0f} ms (min {o['min_ms']:.0f}) | naive port {n['median_ms']:.0f} ms (min {n['min_ms']:.0f}) | "
+      f"pytorch 1.13 {t['median_ms']:.0f} ms (min {t['min_ms']:.0f}) | naive/pytorch {n['median_ms'] / t['median_ms']:.3f} | "
+      f"ours/naive {o['median_ms'] / n['median_ms']:.3f} | ratio ours/pytorch {o['median_ms'] / t['median_ms']:.3f}")
 PY
 )
   echo "run $i: $line"

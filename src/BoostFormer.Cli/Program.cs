@@ -4,7 +4,10 @@ using BoostFormer.Cli;
 
 // The `boostformer` command: every verb is a class implementing ICliCommand in Commands/ (discovered here), each a thin
 // layer over the library.
-var root = new RootCommand("BoostFormer workbook: SegFormer/BoostFormer models, data, training, profiling and notebooks on libtorch.");
+// Start the engine first: a missing or unloadable native library is one clear line, not a type-initializer trace.
+try { BoostFormer.Engine.Initialize(); }
+catch (InvalidOperationException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
+var root = new RootCommand("BoostFormer workbook: SegFormer/BoostFormer models, data, training, profiling and notebooks on TorchSharp (LibTorch).");
 foreach (var t in typeof(ICliCommand).Assembly.GetTypes()
              .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
              .OrderBy(t => t.Name))

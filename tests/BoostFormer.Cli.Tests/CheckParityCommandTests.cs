@@ -1,6 +1,6 @@
 using System.Text.Json;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Cli.Tests;
 

@@ -7,6 +7,6 @@ public class InfoCommandTests
     {
         var (code, output) = await CliRunner.RunAsync("info");
         code.Should().Be(0, output);
-        output.Should().Contain("smoke:").And.Contain("ATen/Parallel");
+        output.Should().Contain("smoke:").And.Contain("TorchSharp 0.107").And.Contain("LibTorch 2.10");
     }
 }

@@ -21,7 +21,7 @@ public class TrainCommandTests
 
     private static Dictionary<string, float[]> Weights(string path)
     {
-        var tensors = BoostFormer.Torch.IO.Safetensors.Load(path);
+        var tensors = BoostFormer.IO.Safetensors.Load(path);
         var d = tensors.Where(kv => kv.Key.StartsWith("model/", StringComparison.Ordinal) && kv.Value.is_floating_point())
             .ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
         foreach (var t in tensors.Values) t.Dispose();

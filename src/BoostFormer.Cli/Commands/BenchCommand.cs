@@ -17,10 +17,13 @@ public sealed class BenchCommand : ICliCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: BOOSTFORMER_THREADS or all cores)." };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up forwards.", DefaultValueFactory = _ => 3 };
         var runs = new Option<int>("--runs") { Description = "Timed forwards.", DefaultValueFactory = _ => 10 };
-        var json = new Option<bool>("--json") { Description = "Print JSON (median_ms, min_ms, max_ms, mean_ms, runs_ms, threads)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON (median_ms, min_ms, max_ms, mean_ms, runs_ms, threads, path)." };
+        var noSdpa = new Option<bool>("--no-sdpa") { Description = "Attention as matmul + softmax + matmul instead of LibTorch's fused scaled_dot_product_attention." };
+        var noFused = new Option<bool>("--no-fused-decoder") { Description = "Run the decoder as written (upsample, concatenate, 1x1 fuse) instead of the folded projection." };
+        var naive = new Option<bool>("--naive") { Description = "The Hugging Face graph as written: both --no-sdpa and --no-fused-decoder." };
         var cmd = new Command("bench", "Measure forward latency (inference mode, batch 1) after warm-up.")
         {
-            model, input, classes, threads, warmup, runs, json,
+            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive,
         };
         cmd.SetAction(parse =>
         {
@@ -29,13 +32,16 @@ public sealed class BenchCommand : ICliCommand
                 var size = InputSize.Parse(parse.GetValue(input)!);
                 var name = parse.GetValue(model)!;
                 var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
-                var r = SegFormerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads));
+                bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
+                var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
+                var r = SegFormerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
                 var inv = CultureInfo.InvariantCulture;
                 if (parse.GetValue(json))
                 {
                     var o = new JsonObject
                     {
                         ["model"] = name,
+                        ["path"] = path,
                         ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
                         ["threads"] = r.Threads,
                         ["warmup"] = r.Warmup,
@@ -50,7 +56,7 @@ public sealed class BenchCommand : ICliCommand
                 }
                 else
                 {
-                    Console.WriteLine($"{name} {size} threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
+                    Console.WriteLine($"{name} {size} ({path}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
                                       $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)");
                 }
                 return 0;

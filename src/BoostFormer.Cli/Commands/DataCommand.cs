@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BoostFormer.Data;
-using BoostFormer.Torch.IO;
+using BoostFormer.IO;
 
 namespace BoostFormer.Cli.Commands;
 
@@ -156,8 +156,8 @@ public sealed class DataCommand : ICliCommand
                 var r = DataRoot.Resolve(pr.GetValue(root));
                 var w = pr.GetValue(which)!;
                 int n = pr.GetValue(batches), wk = pr.GetValue(workers);
-                using (BoostFormer.Torch.torch.zeros(1)) { } // initialises the engine (and its thread count) before reporting it
-                Console.WriteLine($"loader benchmark: {wk} workers, {Environment.ProcessorCount} cores, libtorch threads {BoostFormer.Torch.torch.get_num_threads()}");
+                using (TorchSharp.torch.zeros(1)) { } // initialises the engine (and its thread count) before reporting it
+                Console.WriteLine($"loader benchmark: {wk} workers, {Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()}");
                 if (w is "camvid" or "all")
                 {
                     if (r is null) Console.WriteLine("camvid: skipped (no data root)");
@@ -203,7 +203,7 @@ public sealed class DataCommand : ICliCommand
 
         void Run()
         {
-        BoostFormer.Torch.IO.ImageCodec.SetThreadLocalNumThreads(1);
+        BoostFormer.IO.ImageCodec.SetThreadLocalNumThreads(1);
         for (int i = 0; i < samples + 2; i++)
         {
             var rng = DataRng.ForSample(0, 0, i);

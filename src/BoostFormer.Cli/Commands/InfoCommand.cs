@@ -1,5 +1,5 @@
 using System.CommandLine;
-using BoostFormer.Torch;
+using TorchSharp;
 
 namespace BoostFormer.Cli.Commands;
 
@@ -8,10 +8,10 @@ public sealed class InfoCommand : ICliCommand
 {
     public Command Build()
     {
-        var cmd = new Command("info", "Show libtorch's configuration and run a smoke computation.");
+        var cmd = new Command("info", "Show the engine (TorchSharp, LibTorch, threads) and run a smoke computation.");
         cmd.SetAction(_ =>
         {
-            Console.WriteLine(torch.parallel_info().Trim());
+            Console.WriteLine(BoostFormer.Engine.Describe());
             using var scope = torch.NewDisposeScope();
             var a = torch.randn(256, 256);
             var b = a.matmul(a.t());

@@ -112,22 +112,19 @@ public sealed class TrainCommand : ICliCommand
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json");
-        var profile = new Option<int>("--profile") { Description = "After timing, profile one more step and print the N operators with the most self CPU time to stderr", DefaultValueFactory = _ => 0 };
-        var shapes = new Option<bool>("--profile-shapes") { Description = "With --profile: one row per operator and input shapes" };
+        var naive = new Option<bool>("--naive") { Description = "Attention as matmul + softmax + matmul (the HF graph as written) instead of scaled_dot_product_attention" };
         var cmd = new Command("step-bench", "Time SegFormer training steps (forward + loss + backward + AdamW) on random data.")
         {
-            model, input, batch, classes, threads, warmup, runs, json, profile, shapes,
+            model, input, batch, classes, threads, warmup, runs, json, naive,
         };
         cmd.SetAction(pr =>
         {
             try
             {
                 var (h, w) = ParseScale(pr.GetValue(input), "");
-                if (pr.GetValue(threads) > 0) BoostFormer.Torch.torch.set_num_threads(pr.GetValue(threads));
+                if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
                 if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
-                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs),
-                    profile: pr.GetValue(profile) > 0, recordShapes: pr.GetValue(shapes));
-                if (t.Profile is { } p) Console.Error.Write(p.table(pr.GetValue(profile)));
+                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive));
                 if (pr.GetValue(json))
                     Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                     {

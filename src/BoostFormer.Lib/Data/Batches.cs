@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using BoostFormer.Torch;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Data;
 
@@ -74,12 +74,12 @@ public static class Loaders
             paths[i] = s.ImagePath;
         }
         int h = imgs.Max(x => x.Height), w = imgs.Max(x => x.Width);
-        var images = zeros(new long[] { n, 3, h, w });
-        var labels = full(new long[] { n, h, w }, 255L, ScalarType.Int64);
-        try
+        // Filled as managed arrays, then copied into tensors once (TorchSharp exposes no span over a tensor's storage).
+        var dst = new float[(long)n * 3 * h * w].AsSpan();
+        var ldstArray = new long[(long)n * h * w];
+        ldstArray.AsSpan().Fill(255L);
+        var ldst = ldstArray.AsSpan();
         {
-            var dst = images.data<float>();
-            var ldst = labels.data<long>();
             for (int i = 0; i < n; i++)
             {
                 var img = imgs[i];
@@ -103,9 +103,14 @@ public static class Loaders
                     for (int x = 0; x < src.Length; x++) row[x] = src[x];
                 }
             }
+        }
+        var images = tensor(dst.ToArray(), new long[] { n, 3, h, w });
+        try
+        {
+            var labels = tensor(ldstArray, new long[] { n, h, w });
             return new SegBatch(images, labels, req.Indices, paths);
         }
-        catch { images.Dispose(); labels.Dispose(); throw; }
+        catch { images.Dispose(); throw; }
     }
 
     /// <summary>

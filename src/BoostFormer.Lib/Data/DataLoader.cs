@@ -128,7 +128,7 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
         private void Work()
         {
             var token = _cts.Token;
-            if (_torchThreads > 0) BoostFormer.Torch.IO.ImageCodec.SetThreadLocalNumThreads(_torchThreads);
+            if (_torchThreads > 0) BoostFormer.IO.ImageCodec.SetThreadLocalNumThreads(_torchThreads);
             try
             {
                 while (!token.IsCancellationRequested)

@@ -1,4 +1,4 @@
-using BoostFormer.Torch.IO;
+using BoostFormer.IO;
 
 namespace BoostFormer.Data;
 

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -19,8 +19,8 @@ public sealed class BoostformerMixConv : nn.Module<Tensor, Tensor>
         if (channels % 2 != 0) throw new ArgumentException($"Mix-CFN splits channels in half; {channels} is odd", nameof(channels));
         this.channels = channels;
         var half = channels / 2;
-        conv_3 = new Conv2d(half, half, 3, 1, 1, groups: half);
-        conv_5 = new Conv2d(half, half, 5, 1, 2, groups: half);
+        conv_3 = nn.Conv2d(half, half, 3, 1, 1, groups: half);
+        conv_5 = nn.Conv2d(half, half, 5, 1, 2, groups: half);
         RegisterComponents();
     }
 
@@ -56,24 +56,33 @@ public sealed class BoostformerMixDWConv : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
 {
-    [NotAComponent] public readonly Conv2d conv_in;
+    public readonly Conv2d conv_in;
     public readonly BatchNorm2d norm_1;
     public readonly BoostformerMixDWConv dwconv;
     public readonly BatchNorm2d norm_2;
-    [NotAComponent] public readonly GELU act;
-    [NotAComponent] public readonly Conv2d conv_out;
+    public readonly GELU act;
+    public readonly Conv2d conv_out;
+
+    /// <summary>
+    /// The submodules are registered by hand in the constructor (the 1x1 convs under the reference's names), so the
+    /// field-based registration is turned off: it would register them a second time under their field names.
+    /// </summary>
+    protected override void RegisterComponents() { }
 
     public BoostformerMixCFN(int in_features, int hidden_features, bool underscoreNames, double batch_norm_eps = 1e-5) : base(nameof(BoostformerMixCFN))
     {
-        conv_in = new Conv2d(in_features, hidden_features, 1);
-        norm_1 = new BatchNorm2d(hidden_features, batch_norm_eps);
+        conv_in = nn.Conv2d(in_features, hidden_features, 1);
+        norm_1 = nn.BatchNorm2d(hidden_features, batch_norm_eps);
         dwconv = new BoostformerMixDWConv(hidden_features);
-        norm_2 = new BatchNorm2d(hidden_features, batch_norm_eps);
-        act = new GELU();
-        conv_out = new Conv2d(hidden_features, in_features, 1);
-        // Registration order follows the reference state dict: conv_1, norm_1, dwconv, norm_2, conv_2.
+        norm_2 = nn.BatchNorm2d(hidden_features, batch_norm_eps);
+        act = nn.GELU();
+        conv_out = nn.Conv2d(hidden_features, in_features, 1);
+        // Registration order follows the reference state dict: conv_1, norm_1, dwconv, norm_2, conv_2 (act has no state).
         register_module(underscoreNames ? "conv_1" : "conv1", conv_in);
-        RegisterComponents();
+        register_module(nameof(norm_1), norm_1);
+        register_module(nameof(dwconv), dwconv);
+        register_module(nameof(norm_2), norm_2);
+        register_module(nameof(act), act);
         register_module(underscoreNames ? "conv_2" : "conv2", conv_out);
     }
 
@@ -81,9 +90,9 @@ public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = conv_in.call(input);
-        h = norm_1.call(h);
+        h = SegformerLayout.BatchNorm(norm_1, h);
         h = dwconv.call(h);
-        h = norm_2.call(h);
+        h = SegformerLayout.BatchNorm(norm_2, h);
         h = act.call(h);
         return conv_out.call(h).MoveToOuterDisposeScope();
     }
@@ -102,10 +111,10 @@ public sealed class BoostformerConvMixFFN : nn.Module<Tensor, Tensor>
 
     public BoostformerConvMixFFN(int in_features, int hidden_features) : base(nameof(BoostformerConvMixFFN))
     {
-        conv1 = new Conv2d(in_features, hidden_features, 1);
-        dwconv = new Conv2d(hidden_features, hidden_features, 3, 1, 1, groups: hidden_features);
-        act = new GELU();
-        conv2 = new Conv2d(hidden_features, in_features, 1);
+        conv1 = nn.Conv2d(in_features, hidden_features, 1);
+        dwconv = nn.Conv2d(hidden_features, hidden_features, 3, 1, 1, groups: hidden_features);
+        act = nn.GELU();
+        conv2 = nn.Conv2d(hidden_features, in_features, 1);
         RegisterComponents();
     }
 

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -12,8 +12,8 @@ namespace BoostFormer.Models;
 /// </summary>
 public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
 {
-    public readonly nn.Parameter layer_scale_1;
-    public readonly nn.Parameter layer_scale_2;
+    public readonly Parameter layer_scale_1;
+    public readonly Parameter layer_scale_2;
     public readonly BatchNorm2d norm_1;
     public readonly BatchNorm2d norm_2;
     public readonly nn.Module<Tensor, Tensor> mlp;
@@ -22,10 +22,10 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
     public BoostformerPoolFormerLayer(SegFormerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
     {
         var hidden = config.hidden_sizes[stage];
-        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new nn.Parameter(s);
-        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_2 = new nn.Parameter(s);
-        norm_1 = new BatchNorm2d(hidden, config.batch_norm_eps);
-        norm_2 = new BatchNorm2d(hidden, config.batch_norm_eps);
+        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new Parameter(s);
+        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_2 = new Parameter(s);
+        norm_1 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
+        norm_2 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
         var mlpHidden = hidden * config.mlp_ratios[stage];
         mlp = config.mix_cfn
             ? new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: false, config.batch_norm_eps)
@@ -34,7 +34,7 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
         RegisterComponents();
     }
 
-    public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {
         using var scope = NewDisposeScope();
         var x = SegformerLayout.ToNCHW(hidden_states, height, width);
@@ -43,8 +43,8 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
         var pooled = nn.functional.avg_pool2d(x, 3, 1, 1, ceil_mode: false, count_include_pad: false);
         var mixed = (pooled - x) * ls1;
         x = drop_path.call(mixed).add(x);
-        var m = mlp.call(norm_1.call(x)) * ls2;
-        x = norm_2.call(drop_path.call(m).add(x));
+        var m = mlp.call(SegformerLayout.BatchNorm(norm_1, x)) * ls2;
+        x = SegformerLayout.BatchNorm(norm_2, drop_path.call(m).add(x));
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
     }
 }

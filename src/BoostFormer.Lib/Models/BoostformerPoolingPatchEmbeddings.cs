@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -21,8 +21,8 @@ public sealed class BoostformerPoolingPatchEmbeddings : SegformerPatchEmbeddings
     {
         this.patch_size = patch_size;
         this.stride = stride;
-        conv = new Conv2d(num_channels, hidden_size, 1);
-        layer_norm = new LayerNorm(hidden_size, layer_norm_eps);
+        conv = nn.Conv2d(num_channels, hidden_size, 1);
+        layer_norm = nn.LayerNorm(hidden_size, layer_norm_eps);
         RegisterComponents();
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
-using BoostFormer.Torch;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 

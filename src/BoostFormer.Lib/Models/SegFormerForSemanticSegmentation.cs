@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -31,7 +31,7 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
     public readonly SegformerDecodeHead decode_head;
-    [NotAComponent] public readonly SegFormerConfig config;
+    public readonly SegFormerConfig config;
 
     public SegFormerForSemanticSegmentation(SegFormerConfig config) : base(nameof(SegFormerForSemanticSegmentation))
     {
@@ -40,6 +40,19 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
         decode_head = new SegformerDecodeHead(config);
         RegisterComponents();
         SegFormerInit.InitWeights(this, config);
+    }
+
+    /// <summary>
+    /// Switches the engine-level optimisations on or off (both default on; neither changes the function the model computes):
+    /// <paramref name="sdpa"/>, LibTorch's fused scaled-dot-product attention in every efficient self-attention layer;
+    /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse folded into the per-stage projections at inference. With
+    /// both off the model runs the Hugging Face graph as written (the "naive port" the benchmarks compare against).
+    /// </summary>
+    public SegFormerForSemanticSegmentation SetOptimizations(bool sdpa, bool fusedDecoder)
+    {
+        foreach (var m in modules().OfType<SegformerEfficientSelfAttention>()) m.use_sdpa = sdpa;
+        decode_head.fused_inference = fusedDecoder;
+        return this;
     }
 
     /// <summary>Builds a fresh model from a known name (see <see cref="SegFormerConfig.FromName"/>).</summary>
@@ -138,13 +151,13 @@ public sealed class SegFormerForImageClassification : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
     public readonly Linear classifier;
-    [NotAComponent] public readonly SegFormerConfig config;
+    public readonly SegFormerConfig config;
 
     public SegFormerForImageClassification(SegFormerConfig config) : base(nameof(SegFormerForImageClassification))
     {
         this.config = config.Validate();
         segformer = new SegformerModel(config);
-        classifier = new Linear(config.hidden_sizes[^1], config.num_labels);
+        classifier = nn.Linear(config.hidden_sizes[^1], config.num_labels);
         RegisterComponents();
         SegFormerInit.InitWeights(this, config);
     }
@@ -166,7 +179,7 @@ public static class SegFormerInit
     public static void InitWeights(nn.Module model, SegFormerConfig config)
     {
         using var _ = no_grad();
-        foreach (var (_, m) in model.named_modules())
+        foreach (var (_, m) in model.named_modules_with_root())
         {
             switch (m)
             {

@@ -1,5 +1,5 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -7,7 +7,7 @@ namespace BoostFormer.Models;
 /// Efficient self-attention (<c>self</c>) followed by the output projection (<c>output</c>); BoostFormer's switch d removes
 /// the projection (<c>output</c> is then absent and the context is returned as is).
 /// </summary>
-public sealed class SegformerAttention : nn.Module
+public sealed class SegformerAttention : nn.Module<Tensor, long, long, bool, (Tensor attention_output, Tensor? attention_probs)>
 {
     public readonly SegformerEfficientSelfAttention self;
     public readonly SegformerSelfOutput? output;
@@ -19,13 +19,10 @@ public sealed class SegformerAttention : nn.Module
         RegisterComponents();
     }
 
-    public (Tensor attention_output, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    public override (Tensor attention_output, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {
         var (ctx, probs) = self.call(hidden_states, height, width, output_attentions);
         if (output is null) return (ctx, probs);
         using (ctx) return (output.call(ctx), probs);
     }
-
-    public (Tensor attention_output, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
-        InvokeHooked(() => forward(hidden_states, height, width, output_attentions));
 }

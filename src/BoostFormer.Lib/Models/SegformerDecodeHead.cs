@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -13,28 +13,37 @@ namespace BoostFormer.Models;
 /// </summary>
 public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
 {
-    public readonly nn.Parameter? weights;
+    public readonly Parameter? weights;
     public readonly ModuleList<SegformerMLP> linear_c;
     public readonly Conv2d? linear_fuse;
     public readonly BatchNorm2d batch_norm;
     public readonly ReLU activation;
     public readonly Dropout dropout;
     public readonly Conv2d classifier;
-    [NotAComponent] public readonly SegFormerConfig config;
+    public readonly SegFormerConfig config;
+
+    /// <summary>
+    /// At inference (eval mode, no gradients) fold <c>linear_fuse</c> into each stage's projection
+    /// (W′ᵢ = W_fuse,ᵢ·W_c,ᵢ, b′ᵢ = W_fuse,ᵢ·b_c,ᵢ) and project before upsampling. Bilinear upsampling and a per-pixel
+    /// affine map commute (the interpolation weights sum to 1), so the logits are unchanged while the 1x1 convs run at
+    /// each stage's own resolution instead of on four full-resolution maps. Training, gradients, the profiler (which
+    /// counts the published graph) and the weighted-sum decoder always take the original path. Default on.
+    /// </summary>
+    public bool fused_inference { get; set; } = true;
 
     public SegformerDecodeHead(SegFormerConfig config) : base(nameof(SegformerDecodeHead))
     {
         this.config = config;
         var n = config.num_encoder_blocks;
         if (config.weighted_sum_decoder)
-            using (var w = ones(new long[] { n, 1 })) weights = new nn.Parameter(w);
-        linear_c = new ModuleList<SegformerMLP>(Enumerable.Range(0, n).Select(i => new SegformerMLP(config.hidden_sizes[i], config.decoder_hidden_size)));
+            using (var w = ones(new long[] { n, 1 })) weights = new Parameter(w);
+        linear_c = new ModuleList<SegformerMLP>(Enumerable.Range(0, n).Select(i => new SegformerMLP(config.hidden_sizes[i], config.decoder_hidden_size)).ToArray());
         if (!config.weighted_sum_decoder)
-            linear_fuse = new Conv2d(config.decoder_hidden_size * n, config.decoder_hidden_size, 1, bias: false);
-        batch_norm = new BatchNorm2d(config.decoder_hidden_size, config.batch_norm_eps);
-        activation = new ReLU();
-        dropout = new Dropout(config.classifier_dropout_prob);
-        classifier = new Conv2d(config.decoder_hidden_size, config.num_labels, 1);
+            linear_fuse = nn.Conv2d(config.decoder_hidden_size * n, config.decoder_hidden_size, 1, bias: false);
+        batch_norm = nn.BatchNorm2d(config.decoder_hidden_size, config.batch_norm_eps);
+        activation = nn.ReLU();
+        dropout = nn.Dropout(config.classifier_dropout_prob);
+        classifier = nn.Conv2d(config.decoder_hidden_size, config.num_labels, 1);
         RegisterComponents();
     }
 
@@ -42,6 +51,8 @@ public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tenso
     public override Tensor forward(IReadOnlyList<Tensor> encoder_hidden_states)
     {
         using var scope = NewDisposeScope();
+        if (fused_inference && linear_fuse is not null && !training && !is_grad_enabled() && !Profiling.OpCount.Active)
+            return Head(FusedProjection(encoder_hidden_states)).MoveToOuterDisposeScope();
         var first = encoder_hidden_states[0].shape;
         var size = new[] { first[2], first[3] };
         var ups = new List<Tensor>();
@@ -51,7 +62,9 @@ public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tenso
             var s = hs.shape;
             var e = linear_c[i].call(hs);
             var map = e.permute(0, 2, 1).reshape(s[0], -1, s[2], s[3]);
-            ups.Add(nn.functional.interpolate(map, size, mode: InterpolationMode.Bilinear, align_corners: false));
+            var up = nn.functional.interpolate(map, size, mode: InterpolationMode.Bilinear, align_corners: false);
+            if (Profiling.OpCount.Active) Profiling.OpCount.Other("upsample", up.numel());
+            ups.Add(up);
         }
         Tensor fused;
         if (weights is not null)
@@ -64,9 +77,38 @@ public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tenso
             ups.Reverse();
             fused = linear_fuse!.call(cat(ups, 1));
         }
-        var h = batch_norm.call(fused);
+        return Head(fused).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Head(Tensor fused)
+    {
+        var h = SegformerLayout.BatchNorm(batch_norm, fused);
         h = activation.call(h);
         h = dropout.call(h);
-        return classifier.call(h).MoveToOuterDisposeScope();
+        return classifier.call(h);
+    }
+
+    /// <summary>linear_fuse(cat(upsample(linear_c(x_i)))) computed as Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)).</summary>
+    private Tensor FusedProjection(IReadOnlyList<Tensor> hidden)
+    {
+        int n = hidden.Count;
+        long d = config.decoder_hidden_size;
+        var first = hidden[0].shape;
+        var size = new[] { first[2], first[3] };
+        var wFuse = linear_fuse!.weight!.flatten(1);          // [D, n·D]; stage i sits at block n−1−i (reversed concat)
+        Tensor? sum = null;
+        for (int i = 0; i < n; i++)
+        {
+            var block = wFuse.narrow(1, (n - 1 - i) * d, d);   // [D, D]
+            var proj = linear_c[i].proj;
+            var w = block.matmul(proj.weight!);                 // [D, C_i]
+            var b = proj.bias is null ? null : block.matmul(proj.bias);
+            var y = nn.functional.conv2d(hidden[i], w.view(d, -1, 1, 1), b);
+            var s = y.shape;
+            if (s[2] != size[0] || s[3] != size[1])
+                y = nn.functional.interpolate(y, size, mode: InterpolationMode.Bilinear, align_corners: false);
+            sum = sum is null ? y : sum.add_(y);
+        }
+        return sum!;
     }
 }

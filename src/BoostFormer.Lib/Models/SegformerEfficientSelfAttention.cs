@@ -1,6 +1,7 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using BoostFormer.Profiling;
 
 namespace BoostFormer.Models;
 
@@ -11,7 +12,7 @@ namespace BoostFormer.Models;
 /// the map is instead adaptively average-pooled to P×P, then <c>norm</c> (LayerNorm) and GELU.
 /// Queries always come from the full input. Scores are QKᵀ/√d_head, softmax over keys.
 /// </summary>
-public sealed class SegformerEfficientSelfAttention : nn.Module
+public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, long, bool, (Tensor context, Tensor? attention_probs)>
 {
     public readonly Linear query;
     public readonly Linear key;
@@ -28,6 +29,15 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
     /// <summary>Side of the pooled key/value grid (0 when keys/values are not pooled).</summary>
     public int kv_pool_size { get; }
 
+    /// <summary>
+    /// Compute the attention with LibTorch's fused <c>scaled_dot_product_attention</c> (default) instead of matmul,
+    /// softmax, dropout, matmul — the same function, several times faster on long sequences. The explicit path is still
+    /// taken when the probabilities are asked for (<c>output_attentions</c>). Switch off to run the HF graph as written.
+    /// </summary>
+    public bool use_sdpa { get; set; } = true;
+
+    private readonly double _dropoutProb;
+
     public SegformerEfficientSelfAttention(int hidden_size, int num_attention_heads, int sequence_reduction_ratio,
         double attention_probs_dropout_prob = 0, double layer_norm_eps = 1e-5, int kv_pool_size = 0)
         : base(nameof(SegformerEfficientSelfAttention))
@@ -39,18 +49,19 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
         attention_head_size = hidden_size / num_attention_heads;
         sr_ratio = sequence_reduction_ratio;
         this.kv_pool_size = kv_pool_size;
-        query = new Linear(hidden_size, hidden_size);
-        key = new Linear(hidden_size, hidden_size);
-        value = new Linear(hidden_size, hidden_size);
-        dropout = new Dropout(attention_probs_dropout_prob);
+        _dropoutProb = attention_probs_dropout_prob;
+        query = nn.Linear(hidden_size, hidden_size);
+        key = nn.Linear(hidden_size, hidden_size);
+        value = nn.Linear(hidden_size, hidden_size);
+        dropout = nn.Dropout(attention_probs_dropout_prob);
         if (kv_pool_size > 0)
         {
-            norm = new LayerNorm(hidden_size, layer_norm_eps);
+            norm = nn.LayerNorm(hidden_size, layer_norm_eps);
         }
         else if (sequence_reduction_ratio > 1)
         {
-            sr = new Conv2d(hidden_size, hidden_size, sequence_reduction_ratio, sequence_reduction_ratio);
-            layer_norm = new LayerNorm(hidden_size, layer_norm_eps);
+            sr = nn.Conv2d(hidden_size, hidden_size, sequence_reduction_ratio, sequence_reduction_ratio);
+            layer_norm = nn.LayerNorm(hidden_size, layer_norm_eps);
         }
         RegisterComponents();
     }
@@ -79,7 +90,7 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
     }
 
     /// <summary>Attends over <paramref name="hidden_states"/> [B, H·W, C]; returns the context [B, H·W, C] and (optionally) the probabilities.</summary>
-    public (Tensor context, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    public override (Tensor context, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {
         using var scope = NewDisposeScope();
         var q = TransposeForScores(query.call(hidden_states));
@@ -97,19 +108,32 @@ public sealed class SegformerEfficientSelfAttention : nn.Module
         }
         var k = TransposeForScores(key.call(kvInput));
         var v = TransposeForScores(value.call(kvInput));
-        var scores = q.matmul(k.transpose(-1, -2));
-        scores.div_(Math.Sqrt(attention_head_size));
-        var probs = scores.softmax(-1);
-        var dropped = dropout.call(probs);
-        var ctx = dropped.matmul(v);
+        if (OpCount.Active)
+        {
+            long bh = q.shape[0] * q.shape[1], n = q.shape[2], m = k.shape[2], d = attention_head_size;
+            OpCount.Matmul(bh, n, m, d);   // QKᵀ
+            OpCount.Other("softmax", bh * n * m);
+            OpCount.Matmul(bh, n, d, m);   // AV
+        }
+        Tensor ctx;
+        Tensor? probs = null;
+        if (use_sdpa && !output_attentions)
+        {
+            // softmax(QKᵀ/√d)·V with dropout on the probabilities in training, in one fused kernel
+            ctx = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? _dropoutProb : 0.0);
+        }
+        else
+        {
+            var scores = q.matmul(k.transpose(-1, -2));
+            scores.div_(Math.Sqrt(attention_head_size));
+            probs = scores.softmax(-1);
+            var dropped = dropout.call(probs);
+            ctx = dropped.matmul(v);
+        }
         var s = ctx.shape;
         var context = ctx.permute(0, 2, 1, 3).reshape(s[0], s[2], hidden_size);
         context.MoveToOuterDisposeScope();
-        if (output_attentions) probs.MoveToOuterDisposeScope();
+        if (output_attentions) probs!.MoveToOuterDisposeScope();
         return (context, output_attentions ? probs : null);
     }
-
-    /// <summary>Runs <see cref="forward"/>.</summary>
-    public (Tensor context, Tensor? attention_probs) call(Tensor hidden_states, long height, long width, bool output_attentions = false) =>
-        InvokeHooked(() => forward(hidden_states, height, width, output_attentions));
 }

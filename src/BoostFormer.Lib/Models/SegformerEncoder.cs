@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -27,7 +27,7 @@ public sealed class SegformerEncoder : nn.Module
     public readonly ModuleList<SegformerPatchEmbeddingsBase> patch_embeddings;
     public readonly ModuleList<ModuleList<SegformerEncoderLayerBase>> block;
     public readonly ModuleList<LayerNorm>? layer_norm;
-    [NotAComponent] public readonly SegFormerConfig config;
+    public readonly SegFormerConfig config;
 
     public SegformerEncoder(SegFormerConfig config) : base(nameof(SegformerEncoder))
     {
@@ -51,7 +51,7 @@ public sealed class SegformerEncoder : nn.Module
                     : new SegformerLayer(config, i, dpr[cur + j]));
             block.append(layers);
             cur += config.depths[i];
-            layer_norm?.append(new LayerNorm(config.hidden_sizes[i], config.layer_norm_eps));
+            layer_norm?.append(nn.LayerNorm(config.hidden_sizes[i], config.layer_norm_eps));
         }
         RegisterComponents();
     }
@@ -95,7 +95,7 @@ public sealed class SegformerEncoder : nn.Module
 public sealed class SegformerModel : nn.Module
 {
     public readonly SegformerEncoder encoder;
-    [NotAComponent] public readonly SegFormerConfig config;
+    public readonly SegFormerConfig config;
 
     public SegformerModel(SegFormerConfig config) : base(nameof(SegformerModel))
     {

@@ -1,7 +1,7 @@
 using BoostFormer.Data;
 using BoostFormer.Visualization;
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -17,8 +17,8 @@ public sealed class SegformerLayer : SegformerEncoderLayerBase
     public readonly SegformerAttention attention;
     public readonly SegformerDropPath drop_path;
     public readonly LayerNorm layer_norm_2;
-    [NotAComponent] private readonly SegformerMixFFN? _mixFfn;
-    [NotAComponent] private readonly BoostformerMixCFN? _mixCfn;
+    /// <summary>The MLP: a <see cref="SegformerMixFFN"/>, or a <see cref="BoostformerMixCFN"/> (switch e).</summary>
+    public readonly nn.Module mlp;
 
     /// <summary>True when the reference (post-norm, no output projection) order is used.</summary>
     public bool reference_order { get; }
@@ -27,38 +27,28 @@ public sealed class SegformerLayer : SegformerEncoderLayerBase
     {
         var hidden = config.hidden_sizes[stage];
         reference_order = config.remove_self_output;
-        layer_norm_1 = new LayerNorm(hidden, config.layer_norm_eps);
+        layer_norm_1 = nn.LayerNorm(hidden, config.layer_norm_eps);
         var self = new SegformerEfficientSelfAttention(hidden, config.num_attention_heads[stage], config.sr_ratios[stage],
             config.attention_probs_dropout_prob, config.layer_norm_eps, config.IsPooledKvStage(stage) ? config.kv_pool_size : 0);
         attention = new SegformerAttention(self, config.remove_self_output ? null : new SegformerSelfOutput(hidden, config.hidden_dropout_prob));
         drop_path = new SegformerDropPath(drop_path_prob);
-        layer_norm_2 = new LayerNorm(hidden, config.layer_norm_eps);
+        layer_norm_2 = nn.LayerNorm(hidden, config.layer_norm_eps);
         var mlpHidden = hidden * config.mlp_ratios[stage];
+        mlp = config.mix_cfn
+            ? new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: true, config.batch_norm_eps)
+            : new SegformerMixFFN(hidden, mlpHidden, hidden, config.hidden_dropout_prob);
         RegisterComponents();
-        if (config.mix_cfn)
-        {
-            _mixCfn = new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: true, config.batch_norm_eps);
-            register_module("mlp", _mixCfn);
-        }
-        else
-        {
-            _mixFfn = new SegformerMixFFN(hidden, mlpHidden, hidden, config.hidden_dropout_prob);
-            register_module("mlp", _mixFfn);
-        }
     }
-
-    /// <summary>The MLP (a <see cref="SegformerMixFFN"/> or a <see cref="BoostformerMixCFN"/>).</summary>
-    public nn.Module mlp => (nn.Module?)_mixFfn ?? _mixCfn!;
 
     private Tensor Mlp(Tensor seq, long height, long width)
     {
-        if (_mixFfn is not null) return _mixFfn.call(seq, height, width);
+        if (mlp is SegformerMixFFN ffn) return ffn.call(seq, height, width);
         using var scope = NewDisposeScope();
         var map = SegformerLayout.ToNCHW(seq, height, width);
-        return SegformerLayout.ToSequence(_mixCfn!.call(map)).MoveToOuterDisposeScope();
+        return SegformerLayout.ToSequence(((BoostformerMixCFN)mlp).call(map)).MoveToOuterDisposeScope();
     }
 
-    public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions = false)
+    public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {
         using var scope = NewDisposeScope();
         Tensor x;

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -11,7 +11,7 @@ public sealed class SegformerMLP : nn.Module<Tensor, Tensor>
 
     public SegformerMLP(int input_dim, int decoder_hidden_size) : base(nameof(SegformerMLP))
     {
-        proj = new Linear(input_dim, decoder_hidden_size);
+        proj = nn.Linear(input_dim, decoder_hidden_size);
         RegisterComponents();
     }
 

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -8,7 +8,7 @@ namespace BoostFormer.Models;
 /// Mix-FFN (SegFormer §3.1): x_out = MLP(GELU(Conv3×3(MLP(x_in)))) — <c>dense1</c>, depthwise 3x3 <c>dwconv</c> (which leaks
 /// the positional information that replaces positional encodings), GELU, <c>dense2</c>, dropout.
 /// </summary>
-public sealed class SegformerMixFFN : nn.Module
+public sealed class SegformerMixFFN : nn.Module<Tensor, long, long, Tensor>
 {
     public readonly Linear dense1;
     public readonly SegformerDWConv dwconv;
@@ -18,15 +18,15 @@ public sealed class SegformerMixFFN : nn.Module
 
     public SegformerMixFFN(int in_features, int hidden_features, int? out_features = null, double hidden_dropout_prob = 0) : base(nameof(SegformerMixFFN))
     {
-        dense1 = new Linear(in_features, hidden_features);
+        dense1 = nn.Linear(in_features, hidden_features);
         dwconv = new SegformerDWConv(hidden_features);
-        intermediate_act_fn = new GELU();
-        dense2 = new Linear(hidden_features, out_features ?? in_features);
-        dropout = new Dropout(hidden_dropout_prob);
+        intermediate_act_fn = nn.GELU();
+        dense2 = nn.Linear(hidden_features, out_features ?? in_features);
+        dropout = nn.Dropout(hidden_dropout_prob);
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden_states, long height, long width)
+    public override Tensor forward(Tensor hidden_states, long height, long width)
     {
         using var scope = NewDisposeScope();
         var h = dense1.call(hidden_states);
@@ -36,6 +36,4 @@ public sealed class SegformerMixFFN : nn.Module
         h = dense2.call(h);
         return dropout.call(h).MoveToOuterDisposeScope();
     }
-
-    public Tensor call(Tensor hidden_states, long height, long width) => InvokeHooked(() => forward(hidden_states, height, width));
 }

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -16,8 +16,8 @@ public sealed class SegformerOverlapPatchEmbeddings : SegformerPatchEmbeddingsBa
     public SegformerOverlapPatchEmbeddings(int patch_size, int stride, int num_channels, int hidden_size, double layer_norm_eps = 1e-5)
         : base(nameof(SegformerOverlapPatchEmbeddings))
     {
-        proj = new Conv2d(num_channels, hidden_size, patch_size, stride, patch_size / 2);
-        layer_norm = new LayerNorm(hidden_size, layer_norm_eps);
+        proj = nn.Conv2d(num_channels, hidden_size, patch_size, stride, patch_size / 2);
+        layer_norm = nn.LayerNorm(hidden_size, layer_norm_eps);
         RegisterComponents();
     }
 

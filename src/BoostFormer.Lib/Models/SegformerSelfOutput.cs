@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
@@ -12,8 +12,8 @@ public sealed class SegformerSelfOutput : nn.Module<Tensor, Tensor>
 
     public SegformerSelfOutput(int hidden_size, double hidden_dropout_prob = 0) : base(nameof(SegformerSelfOutput))
     {
-        dense = new Linear(hidden_size, hidden_size);
-        dropout = new Dropout(hidden_dropout_prob);
+        dense = nn.Linear(hidden_size, hidden_size);
+        dropout = nn.Dropout(hidden_dropout_prob);
         RegisterComponents();
     }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -57,13 +57,13 @@ public sealed class NotebookRunner
     public static readonly IReadOnlyList<string> DefaultImports = new[]
     {
         "System", "System.Collections.Generic", "System.Diagnostics", "System.Globalization", "System.IO", "System.Linq", "System.Text",
-        "System.Threading", "System.Threading.Tasks", "BoostFormer.Torch", "BoostFormer.Torch.torch",
+        "System.Threading", "System.Threading.Tasks", "TorchSharp", "TorchSharp.torch",
     };
 
     /// <summary>Assemblies the runner references itself; a cell's <c>#r</c> to one of these file names is skipped.</summary>
     public static readonly IReadOnlySet<string> ProvidedAssemblies = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "BoostFormer.Lib.dll", "BoostFormer.Torch.dll",
+        "BoostFormer.Lib.dll", "TorchSharp.dll",
     };
 
     private static readonly Regex ReferenceDirective = new(@"^\s*#r\s+""(?<path>[^""]+)""\s*$", RegexOptions.Compiled);

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text.Encodings.Web;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
 using Microsoft.AspNetCore.Html;
 
@@ -82,6 +82,6 @@ public static class OutputFormatter
     {
         if (t.IsInvalid) return "Tensor(disposed)";
         var head = $"tensor [{string.Join(", ", t.shape)}] {t.dtype}";
-        return t.numel() <= MaxItems ? head + "\n" + t.ToString(true).TrimEnd() : head;
+        return t.numel() <= MaxItems ? head + "\n" + t.ToString(TensorStringStyle.Numpy).TrimEnd() : head;
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Globalization;
 using System.Text;
 using BoostFormer.Models;
@@ -196,7 +197,7 @@ public static class Ablation
         if (options.Runs < 0) throw new ArgumentException($"--runs must be ≥ 0, got {options.Runs}");
         if (options.Warmup < 0) throw new ArgumentException($"--warmup must be ≥ 0, got {options.Warmup}");
         var rows = new List<AblationRow>();
-        int threads = Torch.torch.get_num_threads();
+        int threads = torch.get_num_threads();
         foreach (var v in Variants(options.BaseModel, options.Classes))
         {
             using var model = new SegFormerForSemanticSegmentation(v.Config);

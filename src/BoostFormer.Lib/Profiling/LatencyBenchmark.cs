@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using BoostFormer.Torch;
+using TorchSharp;
 
 namespace BoostFormer.Profiling;
 

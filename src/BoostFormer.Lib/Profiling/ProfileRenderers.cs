@@ -43,7 +43,6 @@ public static class ProfileRenderers
         yield return $"  conv {Human(r.Total.Macs(MacKind.Conv))}, linear {Human(r.Total.Macs(MacKind.Linear))}, attention matmuls {Human(r.Total.Macs(MacKind.Attention))}" +
                      (r.Convention == MacConvention.ConvLinear ? " (not in MACs under this convention)" : "");
         yield return "other ops (elements): " + string.Join(", ", OpCounting.OtherCategories.Where(c => r.Total.Other.ContainsKey(c)).Select(c => $"{c} {Human(r.Total.Other[c])}"));
-        if (r.Unclassified.Count > 0) yield return "unclassified ops (counted as misc): " + string.Join(", ", r.Unclassified.Select(kv => $"{kv.Key}×{kv.Value}"));
         yield return "convention: " + r.ConventionText;
     }
 
@@ -139,7 +138,6 @@ public static class ProfileRenderers
             ["macs_all"] = r.AllMacs,
             ["macs_conv_linear"] = r.ConvLinearMacs,
             ["breakdown"] = Counts(r.Total),
-            ["unclassified_ops"] = new JsonObject(r.Unclassified.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
             ["modules"] = modules,
         };
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

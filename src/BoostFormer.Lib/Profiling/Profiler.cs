@@ -1,4 +1,4 @@
-using BoostFormer.Torch;
+using TorchSharp;
 
 namespace BoostFormer.Profiling;
 
@@ -28,8 +28,6 @@ public sealed class ProfileReport
     public required ModuleCounts Total { get; init; }
     /// <summary>Every module that owns parameters or ran ops, in <c>named_modules()</c> order (root first).</summary>
     public required IReadOnlyList<ModuleProfile> Modules { get; init; }
-    /// <summary>Operators the profiler did not classify (bare name → calls); their output elements are counted as "misc".</summary>
-    public required IReadOnlyDictionary<string, long> Unclassified { get; init; }
 
     /// <summary>Total multiply-accumulates under <see cref="Convention"/>.</summary>
     public long Macs => Total.Macs(Convention);
@@ -90,7 +88,7 @@ public static class Profiler
         {
             model.train(wasTraining);
         }
-        return BuildReport(model, session, inputShape, convention, name ?? model.GetName);
+        return BuildReport(model, session, inputShape, convention, name ?? model.GetName());
     }
 
     /// <summary>Profiles a module with a single tensor input (see <see cref="Profile(torch.nn.Module, Func{torch.Tensor, object?}, long[], MacConvention, string?)"/>).</summary>
@@ -107,6 +105,14 @@ public static class Profiler
                 foreach (var item in e) if (item is IDisposable d2) d2.Dispose();
                 break;
         }
+    }
+
+    /// <summary>The module's class name, generic arity removed (<c>ModuleList`1</c> → <c>ModuleList</c>).</summary>
+    public static string TypeName(torch.nn.Module m)
+    {
+        var n = m.GetType().Name;
+        var tick = n.IndexOf('`');
+        return tick < 0 ? n : n[..tick];
     }
 
     /// <summary>Turns a session's exclusive counts into a report with inclusive per-module rows.</summary>
@@ -130,13 +136,13 @@ public static class Profiler
         }
         var rows = new List<ModuleProfile>();
         var seen = new HashSet<string>();
-        foreach (var (path, m) in model.named_modules())
+        foreach (var (path, m) in model.named_modules_with_root())
         {
             if (!seen.Add(path)) continue;
             var p = m.parameter_count();
             var c = inclusive.GetValueOrDefault(path);
             if (p == 0 && c is null && path.Length > 0) continue;
-            rows.Add(new ModuleProfile(path, m.GetName, path.Length == 0 ? 0 : path.Count(ch => ch == '.') + 1, p, c ?? new ModuleCounts()));
+            rows.Add(new ModuleProfile(path, TypeName(m), path.Length == 0 ? 0 : path.Count(ch => ch == '.') + 1, p, c ?? new ModuleCounts()));
         }
         // paths seen only at run time (modules created on the fly)
         foreach (var (path, c) in inclusive)
@@ -150,7 +156,6 @@ public static class Profiler
             Params = model.parameter_count(),
             Total = total,
             Modules = rows,
-            Unclassified = new Dictionary<string, long>(session.Unclassified),
         };
     }
 }

@@ -1,5 +1,5 @@
 using BoostFormer.Models;
-using BoostFormer.Torch;
+using TorchSharp;
 
 namespace BoostFormer.Profiling;
 
@@ -14,9 +14,10 @@ public static class SegFormerProfiling
     }
 
     /// <summary>Builds the model of <paramref name="config"/> and measures its forward latency at <paramref name="size"/>.</summary>
-    public static LatencyResult Bench(SegFormerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null)
+    public static LatencyResult Bench(SegFormerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null,
+        bool sdpa = true, bool fusedDecoder = true)
     {
-        using var model = new SegFormerForSemanticSegmentation(config);
+        using var model = new SegFormerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
         return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads);
     }
 }

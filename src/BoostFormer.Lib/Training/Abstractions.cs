@@ -1,5 +1,5 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 

@@ -3,11 +3,11 @@ using System.Text.Json;
 using BoostFormer.Data;
 using BoostFormer.Metrics;
 using BoostFormer.Models;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Training.Checkpoints;
 using BoostFormer.Training.Evaluation;
 using BoostFormer.Training.Tracking;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 

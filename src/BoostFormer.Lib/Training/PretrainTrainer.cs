@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using BoostFormer.Data;
 using BoostFormer.Metrics;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Training.Checkpoints;
 using BoostFormer.Training.Optimization;
 using BoostFormer.Training.Tracking;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 
@@ -215,7 +215,7 @@ public sealed class PretrainTrainer
                 EncoderPath = Path.Combine(_o.OutputDirectory, "encoder.safetensors");
                 var enc = _model.state_dict().Where(kv => kv.Key.StartsWith(_o.EncoderPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
                 if (enc.Count == 0) throw new InvalidOperationException($"no state-dict key starts with '{_o.EncoderPrefix}': cannot save encoder weights");
-                BoostFormer.Torch.IO.Safetensors.Save(EncoderPath, enc, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "boostformer pretrain", ["config"] = _o.ModelConfigJson });
+                BoostFormer.IO.Safetensors.Save(EncoderPath, enc, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "boostformer pretrain", ["config"] = _o.ModelConfigJson });
                 store?.AddArtifact(runId, it, "encoder", EncoderPath);
             }
             store?.EndRun(runId, RunStore.Finished);

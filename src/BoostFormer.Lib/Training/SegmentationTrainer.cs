@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 using BoostFormer.Metrics;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Training.Checkpoints;
 using BoostFormer.Training.Evaluation;
 using BoostFormer.Training.Losses;
 using BoostFormer.Training.Optimization;
 using BoostFormer.Training.Tracking;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 

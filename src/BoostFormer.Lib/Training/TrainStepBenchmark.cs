@@ -1,15 +1,13 @@
 using System.Diagnostics;
 using BoostFormer.Models;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Training.Optimization;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 
 /// <summary>Timing of training steps (milliseconds per step after warm-up).</summary>
-/// <remarks><see cref="Profile"/> holds the operator profile of one extra step when profiling was asked for.</remarks>
-public sealed record TrainStepTiming(string Model, long[] Input, int Threads, double MedianMs, double MinMs, double MaxMs, int Runs, double Loss,
-    torch.autograd.profiler.Profile? Profile = null);
+public sealed record TrainStepTiming(string Model, long[] Input, int Threads, double MedianMs, double MinMs, double MaxMs, int Runs, double Loss);
 
 /// <summary>
 /// Times one SegFormer training step as in <c>bench/train-step/train_step_ref.py</c>: forward on a random batch, cross-entropy
@@ -19,13 +17,13 @@ public sealed record TrainStepTiming(string Model, long[] Input, int Threads, do
 public static class TrainStepBenchmark
 {
     /// <summary>
-    /// Runs <paramref name="warmup"/> + <paramref name="runs"/> steps and reports the timed ones; with <paramref name="profile"/>,
-    /// one more step runs under the autograd profiler (not timed).
+    /// Runs <paramref name="warmup"/> + <paramref name="runs"/> steps and reports the timed ones. <paramref name="sdpa"/> false
+    /// computes attention as matmul + softmax + matmul (the naive port of the HF graph).
     /// </summary>
-    public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5, bool profile = false, bool recordShapes = false)
+    public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5, bool sdpa = true)
     {
         manual_seed(0);
-        using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(model, classes) with { drop_path_rate = 0 });
+        using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(model, classes) with { drop_path_rate = 0 }).SetOptimizations(sdpa, fusedDecoder: false);
         net.train();
         var named = net.named_parameters().ToList();
         using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", named, 6e-5, 0.01) });
@@ -50,14 +48,8 @@ public static class TrainStepBenchmark
             sw.Stop();
             if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
         }
-        torch.autograd.profiler.Profile? prof = null;
-        if (profile)
-        {
-            prof = torch.autograd.profiler.profile(recordShapes);
-            using (prof) Step();
-        }
         times.Sort();
         var median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        return new TrainStepTiming(model, new long[] { batch, 3, height, width }, get_num_threads(), median, times[0], times[^1], runs, loss, prof);
+        return new TrainStepTiming(model, new long[] { batch, 3, height, width }, get_num_threads(), median, times[0], times[^1], runs, loss);
     }
 }

@@ -1,6 +1,6 @@
 using BoostFormer.Models;
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Visualization;
 
@@ -157,7 +157,7 @@ public static class AttentionMaps
             var images = layers.Select(a =>
             {
                 long qi = Math.Min(a.QueryGrid.H - 1, (long)y * a.QueryGrid.H / height), qj = Math.Min(a.QueryGrid.W - 1, (long)x * a.QueryGrid.W / width);
-                using var map = a.Probs[0, .., qi * a.QueryGrid.W + qj].mean(0).reshape(a.KeyGrid.H, a.KeyGrid.W);
+                using var map = a.Probs[0].select(1, qi * a.QueryGrid.W + qj).mean(new long[] { 0 }).reshape(a.KeyGrid.H, a.KeyGrid.W);
                 return HeatmapOverlay(image, map, marker: (x, y), caption: $"stage {a.Stage} layer {a.Layer} ({a.KeyGrid.H}x{a.KeyGrid.W} keys)");
             }).ToList();
             if (images.Count == 0) throw new InvalidOperationException("the model has no attention layers (every token mixer is pooling)");

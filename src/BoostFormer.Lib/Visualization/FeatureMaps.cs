@@ -1,5 +1,5 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Visualization;
 
@@ -34,7 +34,7 @@ public static class FeatureMaps
         if (attention.dim() != 4) throw new ArgumentException($"expected attention probabilities [B, heads, N, M], got [{string.Join(",", attention.shape)}]", nameof(attention));
         var m = attention.shape[3];
         if (m != (long)keyHeight * keyWidth) throw new ArgumentException($"{m} keys do not form a {keyHeight}x{keyWidth} grid", nameof(keyHeight));
-        var map = attention[0, .., queryIndex].mean(0).reshape(keyHeight, keyWidth);
+        var map = attention[0].select(1, queryIndex).mean(new long[] { 0 }).reshape(keyHeight, keyWidth);
         var factor = Math.Max(1, cellSize / Math.Max(keyHeight, keyWidth));
         return Image.FromTensor(map, colormap: "viridis", caption: caption ?? $"query {queryIndex}").Scale(factor);
     }

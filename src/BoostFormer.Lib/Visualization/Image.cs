@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Visualization;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using BoostFormer.Torch;
+using TorchSharp;
 
 namespace BoostFormer.Visualization;
 
@@ -18,7 +18,7 @@ public sealed class ModuleDiagram : SvgOutput
 
     /// <summary>One block: its submodules down to <paramref name="depth"/> levels (containers are expanded).</summary>
     public static ModuleDiagram Of(torch.nn.Module module, string? title = null, int depth = 2) =>
-        new ModuleDiagram().Add(module, title ?? module.GetName, depth);
+        new ModuleDiagram().Add(module, title ?? Profiling.Profiler.TypeName(module), depth);
 
     /// <summary>Two blocks side by side, e.g. the SegFormer block and its BoostFormer replacement.</summary>
     public static ModuleDiagram SideBySide(torch.nn.Module left, string leftTitle, torch.nn.Module right, string rightTitle, int depth = 2) =>
@@ -34,13 +34,13 @@ public sealed class ModuleDiagram : SvgOutput
                 var path = prefix.Length == 0 ? name : prefix + "." + name;
                 var isContainer = child.named_children().Any() && level < depth;
                 if (isContainer && child.parameters(recurse: false).Any() is false) { Walk(child, path, level + 1); continue; }
-                boxes.Add((path, child.GetName, child.parameter_count(), level));
+                boxes.Add((path, Profiling.Profiler.TypeName(child), child.parameter_count(), level));
             }
             var own = m.named_parameters(recurse: false).ToList();
             foreach (var (n, p) in own) boxes.Add((prefix.Length == 0 ? n : prefix + "." + n, "Parameter", p.numel(), level));
         }
         Walk(module, "", 1);
-        if (boxes.Count == 0) boxes.Add(("(no submodules)", module.GetName, module.parameter_count(), 1));
+        if (boxes.Count == 0) boxes.Add(("(no submodules)", Profiling.Profiler.TypeName(module), module.parameter_count(), 1));
         _columns.Add(($"{title} — {module.parameter_count():N0} params", boxes));
         return this;
     }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using BoostFormer.Data;
-using BoostFormer.Torch.IO;
+using BoostFormer.IO;
 
 namespace BoostFormer.Visualization;
 

@@ -1,5 +1,6 @@
 using BoostFormer.Data;
-using BoostFormer.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Data;
 
@@ -118,8 +119,8 @@ public class DataLoaderTests
             a[i].Images.shape.Should().Equal(4, 3, 64, 64);
             a[i].Labels.shape.Should().Equal(4, 64, 64);
             a[i].Labels.dtype.Should().Be(ScalarType.Int64);
-            a[i].Images.equal(b[i].Images).Should().BeTrue();
-            a[i].Labels.equal(b[i].Labels).Should().BeTrue();
+            a[i].Images.allclose(b[i].Images, rtol: 0, atol: 0).Should().BeTrue();
+            a[i].Labels.allclose(b[i].Labels, rtol: 0, atol: 0).Should().BeTrue();
             a[i].Labels.ToArray<long>().Should().OnlyContain(v => v < 5 || v == 255);
         }
         foreach (var x in a.Concat(b)) x.Dispose();
@@ -151,7 +152,7 @@ public class LoaderBadInputTests
         var pipe = SegPipeline.Train(64, 64, scaleLong: 128, scaleShort: 96);
         var opts = new LoaderOptions { BatchSize = 2, Workers = 2, Shuffle = false };
         var act = () => { foreach (var b in Loaders.Segmentation(ds, pipe, opts).Epoch(0)) b.Dispose(); };
-        act.Should().Throw<BoostFormer.Torch.IO.ImageDecodeException>().WithMessage($"*{victim}*");
+        act.Should().Throw<BoostFormer.IO.ImageDecodeException>().WithMessage($"*{victim}*");
 
         var log = new BadSampleLog();
         var batches = Loaders.Segmentation(ds, pipe, opts, log).Epoch(0).ToList();

@@ -1,5 +1,5 @@
 using BoostFormer.Data;
-using BoostFormer.Torch.IO;
+using BoostFormer.IO;
 
 namespace BoostFormer.Lib.Tests.Data;
 

@@ -1,17 +1,18 @@
 using System.Diagnostics;
 using BoostFormer.Models;
 using BoostFormer.Tests;
-using BoostFormer.Torch;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Models;
 
 /// <summary>
 /// Writes real PyTorch checkpoints with /usr/bin/python3 (torch.save, zip format) once per test run: the segformer-b0 parity
 /// fixture's weights renamed in Python to Hugging Face, NVlabs (fused kv) and mmsegmentation (fused qkv, 1x1-conv FFN,
-/// c1..c4 fusion order) naming, an encoder-only NVlabs mit checkpoint, pickles with containers and strided views, a
-/// malicious pickle and a legacy-format file.
+/// c1..c4 fusion order) naming, an encoder-only NVlabs mit checkpoint, pickles with containers and strided views,
+/// malicious pickles (os.system in a torch zip with pickle protocols 2 and 4, in a legacy-format file and in bare pickles of
+/// protocols 2 and 0) and a legacy-format file.
 /// </summary>
 public sealed class TorchCheckpointFiles : IDisposable
 {
@@ -97,7 +98,13 @@ torch.save({'view': base[1:, ::2], 'same': base, 'h': torch.tensor([1.5, 2.0], d
 class Evil:
     def __reduce__(self): return (os.system, ('touch ' + os.path.join(out, 'pwned'),))
 torch.save({'w': torch.ones(1), 'evil': Evil()}, os.path.join(out, 'evil.pth'))
+torch.save({'state_dict': collections.OrderedDict(w=torch.ones(1)), 'meta': {'evil': Evil()}}, os.path.join(out, 'evil4.pth'), pickle_protocol=4)
+torch.save({'w': torch.ones(1), 'evil': Evil()}, os.path.join(out, 'evil_legacy.pth'), _use_new_zipfile_serialization=False)
+import pickle
+with open(os.path.join(out, 'evil.pkl'), 'wb') as f: pickle.dump({'w': 1, 'evil': Evil()}, f, protocol=2)
+with open(os.path.join(out, 'evil0.pkl'), 'wb') as f: pickle.dump({'w': 1, 'evil': Evil()}, f, protocol=0)
 torch.save({'w': torch.ones(1)}, os.path.join(out, 'legacy.pth'), _use_new_zipfile_serialization=False)
+json.dump({'nvlabs.pth': len(nv), 'mmseg.pth': len(mm), 'pytorch_model.bin': len(hf), 'mit_b0.pth': len(enc)}, open(os.path.join(out, 'counts.json'), 'w'))
 """;
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add("-");
@@ -114,6 +121,147 @@ torch.save({'w': torch.ones(1)}, os.path.join(out, 'legacy.pth'), _use_new_zipfi
 
     public void Dispose() => Directory.Delete(Dir, true);
 }
+
+/// <summary>File-format tests of <see cref="TorchZipReader"/>: pickle containers and views, the allow-list, wrappers, damaged files.</summary>
+public class TorchCheckpointFileFormatTests : IClassFixture<TorchCheckpointFiles>
+{
+    private readonly TorchCheckpointFiles _f;
+    public TorchCheckpointFileFormatTests(TorchCheckpointFiles files) { _f = files; }
+
+    [Fact]
+    public void Pickle_reader_builds_containers_views_and_dtypes()
+    {
+        using var scope = NewDisposeScope();
+        var root = (PickleDict)TorchZipReader.Load(_f["containers.pt"])!;
+        root.TryGet("view", out var v).Should().BeTrue();
+        var view = (Tensor)v!;
+        view.shape.Should().Equal(3, 3);
+        view.ToArray<float>().Should().Equal(6, 8, 10, 12, 14, 16, 18, 20, 22);
+        root.TryGet("same", out var s);
+        ((Tensor)s!).ToArray<float>().Should().Equal(Enumerable.Range(0, 24).Select(i => (float)i));
+        root.TryGet("h", out var h);
+        ((Tensor)h!).dtype.Should().Be(ScalarType.Float16);
+        root.TryGet("b", out var b);
+        ((Tensor)b!).ToArray<bool>().Should().Equal(true, false);
+        root.TryGet("i32", out var i32);
+        ((Tensor)i32!).ToArray<int>().Should().Equal(7, -7);
+        root.TryGet("param", out var prm);
+        ((Tensor)prm!).requires_grad.Should().BeTrue();
+        root.TryGet("plain", out var plain);
+        var list = (List<object?>)plain!;
+        list[0].Should().Be(1L);
+        list[1].Should().Be(2.5);
+        list[2].Should().Be("x");
+        list[3].Should().BeNull();
+        list[4].Should().Be(true);
+        ((object?[])list[5]!).Should().Equal(1L, 2L);
+        ((PickleDict)list[6]!).TryGet("k", out var big);
+        big.Should().Be(System.Numerics.BigInteger.Pow(2, 70));
+    }
+
+    [Theory]
+    [InlineData("evil.pth")]        // torch zip, pickle protocol 2 (GLOBAL)
+    [InlineData("evil4.pth")]       // torch zip, protocol 4 (STACK_GLOBAL), inside 'meta' next to a state_dict
+    [InlineData("evil_legacy.pth")] // legacy torch.save: the object pickle after the magic/protocol/sys_info pickles
+    [InlineData("evil.pkl")]        // bare pickle, protocol 2
+    [InlineData("evil0.pkl")]       // bare pickle, protocol 0 (text opcodes)
+    public void Pickle_with_a_callable_is_refused_without_running_it(string file)
+    {
+        var act = () => TorchZipReader.LoadStateDict(_f[file]);
+        act.Should().Throw<InvalidDataException>().Which.Message.Should()
+            .Contain(_f[file] + ": refusing to load: the pickle references posix.system, which is not a tensor, storage or OrderedDict");
+        var all = () => TorchZipReader.Load(_f[file]);
+        all.Should().Throw<InvalidDataException>().WithMessage("*refusing*posix.system*");
+        File.Exists(_f.Marker).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Legacy_format_is_refused_with_a_clear_error()
+    {
+        var act = () => TorchZipReader.LoadStateDict(_f["legacy.pth"]);
+        act.Should().Throw<InvalidDataException>().WithMessage("*legacy.pth*legacy*");
+        act.Should().Throw<InvalidDataException>().Which.Message.Should().NotContain("refusing");
+    }
+
+    [Fact]
+    public void Zip_state_dict_is_bit_exact_with_the_safetensors_it_was_made_from()
+    {
+        using var scope = NewDisposeScope();
+        var st = Safetensors.Load(Path.Combine(_f.Fixture, "weights.safetensors"));
+        var zip = TorchZipReader.LoadStateDict(_f["pytorch_model.bin"]);
+        zip.Keys.Should().BeEquivalentTo(st.Keys);
+        foreach (var (k, t) in st)
+        {
+            zip[k].dtype.Should().Be(t.dtype, k);
+            zip[k].is_contiguous().Should().BeTrue(k);
+            SafetensorsTests.BitEqual(zip[k], t).Should().BeTrue(k);
+        }
+    }
+
+    [Theory]
+    [InlineData("nvlabs.pth", "backbone.patch_embed1.proj.weight")]
+    [InlineData("mmseg.pth", "backbone.layers.0.0.projection.weight")]
+    [InlineData("mit_b0.pth", "patch_embed1.proj.weight")]
+    public void Training_checkpoints_unwrap_state_dict_next_to_plain_python_meta(string file, string someKey)
+    {
+        using var scope = NewDisposeScope();
+        var counts = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(_f["counts.json"]))!;
+        var sd = TorchZipReader.LoadStateDict(_f[file]);
+        sd.Should().HaveCount(counts[file]).And.ContainKey(someKey).And.NotContainKey("meta");
+        var root = (PickleDict)TorchZipReader.Load(_f[file])!;
+        if (root.TryGet("meta", out var meta))
+            ((PickleDict)meta!).Items.Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public void Nvlabs_meta_keeps_its_python_values()
+    {
+        using var scope = NewDisposeScope();
+        var root = (PickleDict)TorchZipReader.Load(_f["nvlabs.pth"])!;
+        root.TryGet("meta", out var m).Should().BeTrue();
+        var meta = (PickleDict)m!;
+        meta.TryGet("epoch", out var epoch);
+        epoch.Should().Be(3L);
+        meta.TryGet("CLASSES", out var classes);
+        ((object?[])classes!).Should().Equal("wall", "floor");
+        meta.TryGet("lr", out var lr);
+        ((List<object?>)lr!).Should().Equal(0.1, 0.01);
+        meta.TryGet("note", out var note).Should().BeTrue();
+        note.Should().BeNull();
+    }
+
+    [Fact]
+    public void Truncated_and_corrupt_zips_give_an_error_naming_the_file()
+    {
+        var bytes = File.ReadAllBytes(_f["pytorch_model.bin"]);
+        var cut = Path.Combine(_f.Dir, "cut.bin");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        var act = () => TorchZipReader.LoadStateDict(cut);
+        act.Should().Throw<InvalidDataException>().Which.Message.Should().StartWith(cut + ":");
+
+        // A storage shorter than data.pkl says.
+        var shortened = Path.Combine(_f.Dir, "short-storage.bin");
+        File.Copy(_f["pytorch_model.bin"], shortened, true);
+        using (var zip = System.IO.Compression.ZipFile.Open(shortened, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = zip.Entries.First(e => e.FullName.EndsWith("/data/0", StringComparison.Ordinal));
+            var name = entry.FullName;
+            entry.Delete();
+            using var s = zip.CreateEntry(name).Open();
+            s.Write(new byte[4]);
+        }
+        var act2 = () => TorchZipReader.LoadStateDict(shortened);
+        act2.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(shortened).And.Contain("storage '0' has 4 bytes");
+
+        var empty = Path.Combine(_f.Dir, "empty.pth");
+        File.WriteAllBytes(empty, Array.Empty<byte>());
+        var act3 = () => TorchZipReader.LoadStateDict(empty);
+        act3.Should().Throw<InvalidDataException>().WithMessage("*empty.pth*empty*");
+        var missing = () => TorchZipReader.LoadStateDict(Path.Combine(_f.Dir, "none.pth"));
+        missing.Should().Throw<FileNotFoundException>().WithMessage("*none.pth*");
+    }
+}
+
 
 public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
 {
@@ -210,7 +358,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
         a.eval(); b.eval();
         var x = randn(1, 3, 64, 64);
         using var _ = no_grad();
-        a.call(x).equal(b.call(x)).Should().BeTrue();
+        a.call(x).allclose(b.call(x), rtol: 0, atol: 0).Should().BeTrue();
     }
 
     [Fact]
@@ -240,7 +388,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
         var x = randn(1, 3, 64, 64);
         using var ea = a.segformer.forward(x);
         using var eb = b.segformer.forward(x);
-        ea.last_hidden_state.equal(eb.last_hidden_state).Should().BeTrue();
+        ea.last_hidden_state.allclose(eb.last_hidden_state, rtol: 0, atol: 0).Should().BeTrue();
     }
 
     [Fact]
@@ -267,45 +415,6 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
         var r = CheckpointImport.LoadStateDictInto(model, sd, strict: false);
         r.ignored.Should().Equal("segformer.encoder.extra.weight");
         r.missing.Should().Equal("segformer.encoder.block.1.0.mlp.dense1.bias");
-    }
-
-    [Fact]
-    public void Pickle_reader_builds_containers_views_and_dtypes()
-    {
-        using var scope = NewDisposeScope();
-        var root = (PickleDict)TorchZipReader.Load(_f["containers.pt"])!;
-        root.TryGet("view", out var v).Should().BeTrue();
-        var view = (Tensor)v!;
-        view.shape.Should().Equal(3, 3);
-        view.ToArray<float>().Should().Equal(6, 8, 10, 12, 14, 16, 18, 20, 22);
-        root.TryGet("same", out var s);
-        ((Tensor)s!).ToArray<float>().Should().Equal(Enumerable.Range(0, 24).Select(i => (float)i));
-        root.TryGet("h", out var h);
-        ((Tensor)h!).dtype.Should().Be(ScalarType.Float16);
-        root.TryGet("b", out var b);
-        ((Tensor)b!).ToArray<bool>().Should().Equal(true, false);
-        root.TryGet("i32", out var i32);
-        ((Tensor)i32!).ToArray<int>().Should().Equal(7, -7);
-        root.TryGet("param", out var prm);
-        ((Tensor)prm!).requires_grad.Should().BeTrue();
-        root.TryGet("plain", out var plain);
-        var list = (List<object?>)plain!;
-        list[0].Should().Be(1L);
-        list[1].Should().Be(2.5);
-        list[2].Should().Be("x");
-        list[3].Should().BeNull();
-        list[4].Should().Be(true);
-        ((object?[])list[5]!).Should().Equal(1L, 2L);
-        ((PickleDict)list[6]!).TryGet("k", out var big);
-        big.Should().Be(System.Numerics.BigInteger.Pow(2, 70));
-    }
-
-    [Fact]
-    public void Pickle_with_a_callable_is_refused_without_running_it()
-    {
-        var act = () => TorchZipReader.LoadStateDict(_f["evil.pth"]);
-        act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain("evil.pth").And.Contain("posix.system").And.Contain("refusing");
-        File.Exists(_f.Marker).Should().BeFalse();
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using BoostFormer.Models;
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Models;
 
@@ -56,7 +56,7 @@ public class SegFormerModelTests
     public void State_dict_keys_equal_the_segformer_fixture_keys()
     {
         var dir = BoostFormer.Tests.TestPaths.ParityFixtures().First(d => Path.GetFileName(d).StartsWith("segformer-b0"));
-        var (entries, _, _) = BoostFormer.Torch.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
+        var (entries, _, _) = BoostFormer.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
         using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(dir, "config.json")));
         model.state_dict().Keys.Should().BeEquivalentTo(entries.Select(e => e.Name));
     }
@@ -65,7 +65,7 @@ public class SegFormerModelTests
     public void State_dict_keys_equal_the_boostformer_fixture_keys_except_the_unused_fuse_conv()
     {
         var dir = TestPaths_Boost();
-        var (entries, _, _) = BoostFormer.Torch.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
+        var (entries, _, _) = BoostFormer.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
         using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(dir, "config.json")));
         model.state_dict().Keys.Should().BeEquivalentTo(entries.Select(e => e.Name).Where(n => n != "decode_head.linear_fuse.weight"));
     }
@@ -92,7 +92,9 @@ public class SegFormerModelTests
         o.attentions[7]!.shape.Should().Equal(2, 8, 6, 6);
         using var rowSums = o.attentions[3]!.sum(-1);
         (rowSums - 1).abs().max().item<float>().Should().BeLessThan(1e-5f);
-        (o.logits - logits).abs().max().item<float>().Should().Be(0);
+        // output_attentions takes the explicit attention path (the plain call uses scaled_dot_product_attention): same
+        // function, float rounding apart
+        (o.logits - logits).abs().max().item<float>().Should().BeLessThan(1e-5f);
         var up = SegFormerForSemanticSegmentation.upsample_logits(o.logits, 64, 96);
         up.shape.Should().Equal(2, 19, 64, 96);
         SegFormerForSemanticSegmentation.predict_classes(o.logits, 64, 96).shape.Should().Equal(2, 64, 96);
@@ -144,7 +146,7 @@ public class SegFormerModelTests
         using var dp = new SegformerDropPath(0.5);
         var x = ones(64, 4, 3);
         dp.eval();
-        dp.call(x).equal(x).Should().BeTrue();
+        dp.call(x).allclose(x, rtol: 0, atol: 0).Should().BeTrue();
         dp.train();
         manual_seed(0);
         var y = dp.call(x);
@@ -190,13 +192,13 @@ public class SegFormerModelTests
             model.eval();
             using var outer = NewDisposeScope();
             var x = randn(1, 3, 64, 64);
-            var before = outer.Count;
+            var before = outer.DisposablesCount;
             using (var inner = NewDisposeScope())
             {
                 using var o = model.forward(x, null, output_hidden_states: true, output_attentions: true);
                 var l = model.call(x);
             }
-            outer.Count.Should().Be(before, name);
+            outer.DisposablesCount.Should().Be(before, name);
             // Training-mode forward + backward inside a scope leaves nothing in the outer scope either.
             model.train();
             using (var inner = NewDisposeScope())
@@ -205,7 +207,7 @@ public class SegFormerModelTests
                 using var o = model.forward(x, labels);
                 o.loss!.backward();
             }
-            outer.Count.Should().Be(before, name);
+            outer.DisposablesCount.Should().Be(before, name);
             model.zero_grad();
         }
     }
@@ -241,7 +243,7 @@ public class SegFormerDeterminismTests
         using var b = SegFormerForSemanticSegmentation.FromName("segformer-b0");
         using var scope = NewDisposeScope();
         foreach (var (k, t) in a.state_dict())
-            t.equal(b.state_dict()[k]).Should().BeTrue(k);
+            t.allclose(b.state_dict()[k], rtol: 0, atol: 0).Should().BeTrue(k);
     }
 }
 

@@ -251,11 +251,11 @@ public class NotebookRunnerTests
     [Fact]
     public void AutoImportedNamespacesHaveNoAmbiguousTypeNames()
     {
-        // Cells import every BoostFormer.* namespace of the library plus BoostFormer.Torch: two public types with the
-        // same name in those namespaces would make that name ambiguous (CS0104) in every notebook.
+        // Cells import every BoostFormer.* namespace of the library plus TorchSharp and TorchSharp.torch (static): two public
+        // types with the same name in those namespaces would make that name ambiguous (CS0104) in every notebook.
         var lib = typeof(NotebookRunner).Assembly.GetExportedTypes().Where(t => !t.IsNested && t.Namespace?.StartsWith("BoostFormer") == true);
-        var torchTypes = typeof(BoostFormer.Torch.torch).Assembly.GetExportedTypes()
-            .Where(t => t.Namespace == "BoostFormer.Torch" && (!t.IsNested || t.DeclaringType == typeof(BoostFormer.Torch.torch)));
+        var torchTypes = typeof(TorchSharp.torch).Assembly.GetExportedTypes()
+            .Where(t => t.Namespace == "TorchSharp" && (!t.IsNested || t.DeclaringType == typeof(TorchSharp.torch)));
         var clashes = lib.Concat(torchTypes)
             .GroupBy(t => t.Name.Split('`')[0])
             .Where(g => g.Select(t => t.Namespace).Distinct().Count() > 1)

@@ -3,7 +3,7 @@ using BoostFormer.Models;
 using BoostFormer.Tests;
 using BoostFormer.Training;
 using BoostFormer.Training.Tracking;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Training;
 

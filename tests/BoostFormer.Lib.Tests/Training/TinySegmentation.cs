@@ -1,8 +1,8 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
 using BoostFormer.Training;
-using static BoostFormer.Torch.torch;
-using static BoostFormer.Torch.torch.nn;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace BoostFormer.Lib.Tests.Training;
 
@@ -16,10 +16,10 @@ public sealed class TinySegNet : Module<Tensor, Tensor>, ISegmentationModel
 
     public TinySegNet(int numClasses, int width = 16) : base(nameof(TinySegNet))
     {
-        stem = new Conv2d(3, width, 3, stride: 2, padding: 1);
-        norm = new BatchNorm2d(width);
-        mid = new Conv2d(width, width, 3, stride: 2, padding: 1);
-        decode_head = new Conv2d(width, numClasses, 1);
+        stem = nn.Conv2d(3, width, 3, stride: 2, padding: 1);
+        norm = nn.BatchNorm2d(width);
+        mid = nn.Conv2d(width, width, 3, stride: 2, padding: 1);
+        decode_head = nn.Conv2d(width, numClasses, 1);
         NumClasses = numClasses;
         Width = width;
         RegisterComponents();

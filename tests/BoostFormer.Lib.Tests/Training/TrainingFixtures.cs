@@ -1,6 +1,6 @@
 using System.Text.Json;
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Training;
 

@@ -1,7 +1,7 @@
 using BoostFormer.Models;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Visualization;
 

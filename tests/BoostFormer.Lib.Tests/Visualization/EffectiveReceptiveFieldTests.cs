@@ -1,7 +1,7 @@
 using BoostFormer.Models;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
-using static BoostFormer.Torch.torch;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Visualization;
 
@@ -73,7 +73,7 @@ public class EffectiveReceptiveFieldTests
             int arg = Array.IndexOf(s1.Scores, s1.Scores.Max());
             Math.Abs(arg % 64 - 32).Should().BeLessThanOrEqualTo(8);
             Math.Abs(arg / 64 - 32).Should().BeLessThanOrEqualTo(8);
-            model.parameters().Should().OnlyContain(p => p.grad == null, "autograd.grad does not accumulate into .grad");
+            model.parameters().Should().OnlyContain(p => ReferenceEquals(p.grad, null), "autograd.grad does not accumulate into .grad");
             FluentActions.Invoking(() => EffectiveReceptiveFields.Measure(model, new[] { inputs[0], randn(1, 3, 32, 32) }))
                 .Should().Throw<ArgumentException>().WithMessage("*same size*");
         }

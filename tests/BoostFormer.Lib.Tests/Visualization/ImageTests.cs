@@ -1,5 +1,5 @@
 using BoostFormer.Notebooks;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
 
 namespace BoostFormer.Lib.Tests.Visualization;
@@ -95,7 +95,7 @@ public class ImageTests
         using var scope = torch.NewDisposeScope();
         OutputFormatter.Format(null).Single().Should().Be(("text/plain", "<null>"));
         var t = OutputFormatter.Format(torch.ones(2, 2)).Single();
-        t.Data.Should().StartWith("tensor [2, 2] Float32\n").And.Contain("1  1");
+        t.Data.Should().StartWith("tensor [2, 2] Float32\n").And.Contain("[[1, 1]");
         OutputFormatter.Format(torch.ones(20, 20)).Single().Data.Should().Be("tensor [20, 20] Float32");
         OutputFormatter.Format(new Microsoft.AspNetCore.Html.HtmlString("<b>x</b>")).Select(f => f.Mime).Should().Equal("text/html", "text/plain");
         OutputFormatter.Format(new List<int> { 1, 2 }).Single().Data.Should().Be("[1, 2]");

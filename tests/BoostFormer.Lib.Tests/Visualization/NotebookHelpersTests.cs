@@ -2,8 +2,8 @@ using BoostFormer.Models;
 using BoostFormer.Tests;
 using BoostFormer.Profiling;
 using BoostFormer.Visualization;
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Visualization;
 

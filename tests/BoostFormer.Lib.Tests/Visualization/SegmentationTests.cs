@@ -1,5 +1,5 @@
 using BoostFormer.Data;
-using BoostFormer.Torch;
+using TorchSharp;
 using BoostFormer.Visualization;
 
 namespace BoostFormer.Lib.Tests.Visualization;

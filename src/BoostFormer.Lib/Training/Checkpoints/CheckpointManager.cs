@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using BoostFormer.Torch;
-using BoostFormer.Torch.IO;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using BoostFormer.IO;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training.Checkpoints;
 

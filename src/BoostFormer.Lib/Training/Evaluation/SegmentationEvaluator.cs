@@ -1,6 +1,6 @@
 using BoostFormer.Metrics;
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training.Evaluation;
 

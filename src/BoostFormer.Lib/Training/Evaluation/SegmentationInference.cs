@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
-using F = BoostFormer.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace BoostFormer.Training.Evaluation;
 
@@ -96,15 +96,15 @@ public static class SegmentationInference
             var y1 = hi * stride.h; var x1 = wi * stride.w;
             var y2 = Math.Min(y1 + crop.h, hImg); var x2 = Math.Min(x1 + crop.w, wImg);
             y1 = Math.Max(y2 - crop.h, 0); x1 = Math.Max(x2 - crop.w, 0);
-            var cropImg = input.slice(2, y1, y2).slice(3, x1, x2);
+            var cropImg = input.slice(2, y1, y2, 1).slice(3, x1, x2, 1);
             var l = Resize(logitsOf(cropImg), y2 - y1, x2 - x1);
             if (preds is null)
             {
                 preds = zeros(new[] { n, l.shape[1], hImg, wImg });
                 preds.MoveToOuterDisposeScope();
             }
-            preds.slice(2, y1, y2).slice(3, x1, x2).add_(l);
-            count.slice(2, y1, y2).slice(3, x1, x2).add_(1.0);
+            preds.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(l);
+            count.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(1.0);
         }
         return preds!.div(count).MoveToOuterDisposeScope();
     }

@@ -1,7 +1,7 @@
-using BoostFormer.Torch;
-using BoostFormer.Torch.Modules;
-using static BoostFormer.Torch.torch;
-using static BoostFormer.Torch.torch.nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace BoostFormer.Training.Losses;
 
@@ -16,8 +16,8 @@ public sealed class ConvModule : Module<Tensor, Tensor>
     /// <summary>A k×k conv with "same" padding, then BN and ReLU.</summary>
     public ConvModule(long inChannels, long outChannels, long kernelSize) : base(nameof(ConvModule))
     {
-        conv = new Conv2d(inChannels, outChannels, kernelSize, padding: kernelSize / 2, bias: false);
-        bn = new BatchNorm2d(outChannels);
+        conv = nn.Conv2d(inChannels, outChannels, kernelSize, padding: kernelSize / 2, bias: false);
+        bn = nn.BatchNorm2d(outChannels);
         RegisterComponents();
     }
 
@@ -25,7 +25,7 @@ public sealed class ConvModule : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var c = conv.call(input);
-        using var b = bn.call(c);
+        using var b = BoostFormer.Models.SegformerLayout.BatchNorm(bn, c);
         return b.relu();
     }
 }
@@ -51,7 +51,7 @@ public sealed class FCNHead : Module<Tensor, Tensor>
         var list = new List<ConvModule>();
         for (int i = 0; i < numConvs; i++) list.Add(new ConvModule(i == 0 ? inChannels : channels, channels, 3));
         convs = new ModuleList<ConvModule>(list.ToArray());
-        conv_seg = new Conv2d(channels, numClasses, 1);
+        conv_seg = nn.Conv2d(channels, numClasses, 1);
         // mmseg's BaseDecodeHead.init_weights: normal(std=0.01) classifier, zero bias.
         init.normal_(conv_seg.weight, 0, 0.01);
         init.zeros_(conv_seg.bias!);

@@ -1,6 +1,6 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
-using F = BoostFormer.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace BoostFormer.Training.Losses;
 
@@ -69,10 +69,10 @@ public sealed class SegmentationLoss : IDisposable
             x = F.interpolate(logits, size: new[] { labels.shape[1], labels.shape[2] }, mode: InterpolationMode.Bilinear, align_corners: false);
 
         if (Options.Ohem is null)
-            return F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, Reduction.Mean, Options.LabelSmoothing).MoveToOuterDisposeScope();
+            return F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.Mean, Options.LabelSmoothing).MoveToOuterDisposeScope();
 
         var pixelWeight = OhemWeights(x, target, Options.Ohem);
-        var perPixel = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, Reduction.None, Options.LabelSmoothing);
+        var perPixel = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.None, Options.LabelSmoothing);
         var weighted = perPixel.mul(pixelWeight).sum();
         // mmseg's weight_reduce_loss: with avg_non_ignore, loss.sum() / (avg_factor + float32 eps); else loss.mean().
         var loss = Options.AverageNonIgnored
@@ -108,12 +108,12 @@ public sealed class SegmentationLoss : IDisposable
         }
         else
         {
-            var losses = F.cross_entropy(logits, labels, _classWeights, Options.IgnoreIndex, Reduction.None, Options.LabelSmoothing);
+            var losses = F.cross_entropy(logits, labels, _classWeights, Options.IgnoreIndex, nn.Reduction.None, Options.LabelSmoothing);
             var (_, order) = losses.masked_select(valid).sort(descending: true);
-            var keep = order.slice(0, 0, Math.Min(batchKept, order.numel()));
-            validWeight.index_put_(new Tensor?[] { keep }, ones(new[] { keep.numel() }));
+            var keep = order.slice(0, 0, Math.Min(batchKept, order.numel()), 1);
+            validWeight.index_put_(ones(new[] { keep.numel() }), keep);
         }
-        weight.index_put_(new Tensor?[] { valid }, validWeight);
+        weight.index_put_(validWeight, valid);
         return weight.MoveToOuterDisposeScope();
     }
 

@@ -1,5 +1,6 @@
-using BoostFormer.Torch;
-using static BoostFormer.Torch.torch;
+using TorchSharp.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace BoostFormer.Training.Optimization;
 
@@ -21,9 +22,9 @@ public static class ParameterGrouping
     public static bool IsHead(string name) => name.Contains("head", StringComparison.Ordinal) || name.StartsWith("classifier", StringComparison.Ordinal);
 
     /// <summary>The four groups (backbone/head × decay/no decay), without empty ones.</summary>
-    public static List<NamedParamGroup> SegFormerGroups(IEnumerable<(string name, nn.Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
+    public static List<NamedParamGroup> SegFormerGroups(IEnumerable<(string name, Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
     {
-        var buckets = new Dictionary<(bool head, bool noDecay), List<(string, nn.Parameter)>>
+        var buckets = new Dictionary<(bool head, bool noDecay), List<(string, Parameter)>>
         {
             [(false, false)] = new(), [(false, true)] = new(), [(true, false)] = new(), [(true, true)] = new(),
         };

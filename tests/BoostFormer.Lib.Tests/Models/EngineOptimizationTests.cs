@@ -1,0 +1,101 @@
+using BoostFormer.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BoostFormer.Lib.Tests.Models;
+
+/// <summary>
+/// The engine-level optimisations (fused scaled-dot-product attention, the folded decoder) change how the logits are
+/// computed, never what they are: each is compared with the Hugging Face graph as written, and each can be switched off.
+/// </summary>
+[Collection(GlobalRngCollection.Name)]
+public class EngineOptimizationTests
+{
+    private static (Tensor optimized, Tensor naive) BothWays(SegFormerConfig config, int side, bool sdpa, bool fused)
+    {
+        manual_seed(3);
+        using var model = new SegFormerForSemanticSegmentation(config);
+        // give BatchNorm non-trivial statistics so the folded path is exercised with a real affine map
+        using (no_grad())
+            foreach (var bn in model.modules().OfType<TorchSharp.Modules.BatchNorm2d>())
+            {
+                bn.running_mean!.normal_(0, 0.1);
+                bn.running_var!.uniform_(0.5, 1.5);
+            }
+        model.eval();
+        using var x = randn(1, 3, side, side);
+        using var inference = inference_mode();
+        var optimized = model.SetOptimizations(sdpa, fused).call(x).detach().clone();
+        var naive = model.SetOptimizations(false, false).call(x).detach().clone();
+        return (optimized, naive);
+    }
+
+    [Theory]
+    [InlineData("segformer-b0")]
+    [InlineData("segformer-b1")]
+    [InlineData("segformer-b2")]
+    [InlineData("segformer-b3")]
+    [InlineData("segformer-b4")]
+    [InlineData("segformer-b5")]
+    [InlineData("boostformer-b0")]
+    [InlineData("boostformer-b2")]
+    public void Fused_decoder_logits_equal_the_unfused_ones(string name)
+    {
+        var (fused, plain) = BothWays(SegFormerConfig.FromName(name, 19), 128, sdpa: false, fused: true);
+        using (fused) using (plain)
+        {
+            var diff = (fused - plain).abs().max().item<float>();
+            diff.Should().BeLessThan(1e-5f, $"{name}: the folded decoder must not change the logits");
+        }
+    }
+
+    [Theory]
+    [InlineData("segformer-b0")]
+    [InlineData("segformer-b2")]
+    [InlineData("boostformer-b0")]
+    public void Sdpa_logits_equal_the_explicit_attention(string name)
+    {
+        var (sdpa, plain) = BothWays(SegFormerConfig.FromName(name, 19), 128, sdpa: true, fused: false);
+        using (sdpa) using (plain)
+        {
+            var scale = plain.abs().max().item<float>();
+            var diff = (sdpa - plain).abs().max().item<float>();
+            diff.Should().BeLessThan(1e-4f * Math.Max(1f, scale), $"{name}: scaled_dot_product_attention must compute the same attention");
+        }
+    }
+
+    [Fact]
+    public void Sdpa_gradients_equal_the_explicit_attention()
+    {
+        Tensor Grad(bool sdpa)
+        {
+            manual_seed(5);
+            using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0 });
+            model.SetOptimizations(sdpa, fusedDecoder: false).train();
+            using var x = randn(2, 3, 64, 64);
+            using var loss = model.call(x).pow(2).mean();
+            loss.backward();
+            return model.segformer.encoder.block[0][0].get_parameter("attention.self.query.weight")!.grad!.detach().clone();
+        }
+        using var a = Grad(true);
+        using var b = Grad(false);
+        var rel = ((a - b).abs().max() / b.abs().max()).item<float>();
+        rel.Should().BeLessThan(1e-4f);
+    }
+
+    [Fact]
+    public void Optimisations_are_off_when_attention_maps_are_asked_for_and_can_be_switched_off()
+    {
+        manual_seed(0);
+        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 5));
+        model.SetOptimizations(false, false);
+        model.modules().OfType<SegformerEfficientSelfAttention>().Should().OnlyContain(m => !m.use_sdpa);
+        model.decode_head.fused_inference.Should().BeFalse();
+        model.SetOptimizations(true, true);
+        model.eval();
+        using var x = randn(1, 3, 64, 64);
+        using var inference = inference_mode();
+        using var output = model.segformer.encoder.forward(x, output_attentions: true);
+        output.attentions!.Should().OnlyContain(a => !ReferenceEquals(a, null), "the explicit path still returns the probabilities");
+    }
+}
