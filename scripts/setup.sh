@@ -29,7 +29,7 @@ command -v dotnet >/dev/null || { echo "error: the .NET SDK 10 (dotnet) is not o
 # native library too: notebooks that load TorchSharp from the package cache use that copy. Build outputs are fixed
 # after every build by Directory.Build.targets.
 dotnet restore BoostFormer.Lib.sln -v q --nologo >/dev/null
-nuget_root="$(dotnet nuget locals global-packages --list | sed -e 's/^global-packages: //')"
+nuget_root="$(dotnet nuget locals global-packages --list | sed -e 's/^global-packages: //' -e 's:/*$::')"
 if [ -d "$nuget_root/torchsharp" ]; then
   python3 scripts/torchsharp-native-fix.py "$nuget_root/torchsharp"
 fi
