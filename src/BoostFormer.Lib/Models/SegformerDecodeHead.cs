@@ -51,7 +51,7 @@ public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tenso
     public override Tensor forward(IReadOnlyList<Tensor> encoder_hidden_states)
     {
         using var scope = NewDisposeScope();
-        if (fused_inference && linear_fuse is not null && !training && !is_grad_enabled() && !Profiling.OpCount.Active)
+        if (fused_inference && !training && !is_grad_enabled() && !Profiling.OpCount.Active)
             return Head(FusedProjection(encoder_hidden_states)).MoveToOuterDisposeScope();
         var first = encoder_hidden_states[0].shape;
         var size = new[] { first[2], first[3] };
@@ -88,21 +88,36 @@ public sealed class SegformerDecodeHead : nn.Module<IReadOnlyList<Tensor>, Tenso
         return classifier.call(h);
     }
 
-    /// <summary>linear_fuse(cat(upsample(linear_c(x_i)))) computed as Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)).</summary>
+    /// <summary>
+    /// linear_fuse(cat(upsample(linear_c(x_i)))) computed as Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)); with the weighted-sum
+    /// decoder (switch f) Σᵢ wᵢ·upsample(linear_c(x_i)) likewise, with W′ᵢ = wᵢ·W_c,ᵢ. Each projection then writes an
+    /// NCHW-contiguous map, which LibTorch upsamples several times faster than the channels-last view of a token
+    /// sequence that the written-out graph produces.
+    /// </summary>
     private Tensor FusedProjection(IReadOnlyList<Tensor> hidden)
     {
         int n = hidden.Count;
         long d = config.decoder_hidden_size;
         var first = hidden[0].shape;
         var size = new[] { first[2], first[3] };
-        var wFuse = linear_fuse!.weight!.flatten(1);          // [D, n·D]; stage i sits at block n−1−i (reversed concat)
+        var wFuse = linear_fuse?.weight!.flatten(1);          // [D, n·D]; stage i sits at block n−1−i (reversed concat)
         Tensor? sum = null;
         for (int i = 0; i < n; i++)
         {
-            var block = wFuse.narrow(1, (n - 1 - i) * d, d);   // [D, D]
             var proj = linear_c[i].proj;
-            var w = block.matmul(proj.weight!);                 // [D, C_i]
-            var b = proj.bias is null ? null : block.matmul(proj.bias);
+            Tensor w, b;
+            if (wFuse is not null)
+            {
+                var block = wFuse.narrow(1, (n - 1 - i) * d, d);   // [D, D]
+                w = block.matmul(proj.weight!);                 // [D, C_i]
+                b = block.matmul(proj.bias!);
+            }
+            else
+            {
+                var scale = weights![i];                        // [1]
+                w = proj.weight! * scale;
+                b = proj.bias! * scale;
+            }
             var y = nn.functional.conv2d(hidden[i], w.view(d, -1, 1, 1), b);
             var s = y.shape;
             if (s[2] != size[0] || s[3] != size[1])

@@ -17,11 +17,14 @@ public class EngineOptimizationTests
         using var model = new SegFormerForSemanticSegmentation(config);
         // give BatchNorm non-trivial statistics so the folded path is exercised with a real affine map
         using (no_grad())
+        {
             foreach (var bn in model.modules().OfType<TorchSharp.Modules.BatchNorm2d>())
             {
                 bn.running_mean!.normal_(0, 0.1);
                 bn.running_var!.uniform_(0.5, 1.5);
             }
+            model.decode_head.weights?.uniform_(0.5, 1.5);   // the weighted-sum decoder's stage weights (switch f)
+        }
         model.eval();
         using var x = randn(1, 3, side, side);
         using var inference = inference_mode();
