@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 using TorchSharp;
 
 namespace BoostFormer;
@@ -8,6 +10,15 @@ namespace BoostFormer;
 /// the native libraries (<c>torch.InitializeDeviceType(CPU)</c>) and applies <c>BOOSTFORMER_THREADS</c> (intra-op threads;
 /// default: LibTorch's own, one per physical core). It runs when this library is loaded (a module initializer), so the
 /// CLI, the tests and notebooks that reference the library all start the engine the same way.
+/// <para>In a notebook kernel (Polyglot Notebooks, Jupyter's <c>.net-csharp</c>, <c>boostformer notebooks run</c>) the
+/// library and TorchSharp are loaded by <c>#r</c> from a build output, without that application's <c>deps.json</c>, so
+/// .NET does not know where their native libraries are. Before TorchSharp looks for LibTorch, <see cref="Initialize"/>
+/// therefore loads <c>libLibTorchSharp.so</c> by its full path from beside <c>TorchSharp.dll</c>
+/// (<c>runtimes/&lt;rid&gt;/native/</c>, else TorchSharp's own <c>cpu/</c> folder), which brings the LibTorch 2.10 beside it.
+/// Without that, TorchSharp's first probe (<c>torch_cpu</c> by name) finds any other LibTorch on the loader's path —
+/// on Debian with python3-torch, PyTorch 1.13's — and fails. Call <c>Engine.Initialize()</c> in a notebook's first cell,
+/// before the first use of <c>torch</c>. A resolver also finds the other native libraries of #r-loaded assemblies
+/// (SkiaSharp, SQLite) in <c>runtimes/&lt;rid&gt;/native/</c> beside them.</para>
 /// </summary>
 public static class Engine
 {
@@ -18,6 +29,7 @@ public static class Engine
     [ModuleInitializer]
     internal static void OnLoad()
     {
+        RegisterNativeResolver();
         try { Initialize(); }
         catch (Exception) { /* kept in _failure; Initialize() rethrows it with a clear message where it is asked for */ }
     }
@@ -31,6 +43,7 @@ public static class Engine
             if (_failure is not null) throw Failure(_failure);
             try
             {
+                PreloadTorchSharpNative();
                 torch.InitializeDeviceType(DeviceType.CPU);
                 var env = Environment.GetEnvironmentVariable("BOOSTFORMER_THREADS");
                 if (!string.IsNullOrWhiteSpace(env))
@@ -49,10 +62,57 @@ public static class Engine
         }
     }
 
+    private static string NativeRid => $"{(OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux")}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+
+    /// <summary>Folders that may hold the native libraries of an assembly loaded from <paramref name="assemblyDir"/>.</summary>
+    private static IEnumerable<string> NativeDirs(string assemblyDir) =>
+        new[] { Path.Combine(assemblyDir, "runtimes", NativeRid, "native"), assemblyDir };
+
+    /// <summary>Loads libLibTorchSharp (and through its RUNPATH the LibTorch beside it) by full path, when it is there.</summary>
+    private static void PreloadTorchSharpNative()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var dir = Path.GetDirectoryName(typeof(torch).Assembly.Location);   // typeof: TorchSharp's type initializer does not run
+        if (string.IsNullOrEmpty(dir)) return;
+        foreach (var candidate in NativeDirs(dir).Append(Path.Combine(dir, "cpu")))
+        {
+            var lib = Path.Combine(candidate, "libLibTorchSharp.so");
+            if (File.Exists(lib))
+            {
+                NativeLibrary.Load(lib);
+                return;
+            }
+        }
+    }
+
+    private static int _resolverRegistered;
+
+    /// <summary>
+    /// Lets native libraries of assemblies in this library's load context be found in <c>runtimes/&lt;rid&gt;/native/</c>
+    /// beside the requesting assembly (runs only after .NET's own probing failed, so applications are unaffected).
+    /// </summary>
+    private static void RegisterNativeResolver()
+    {
+        if (Interlocked.Exchange(ref _resolverRegistered, 1) == 1) return;
+        var context = AssemblyLoadContext.GetLoadContext(typeof(Engine).Assembly) ?? AssemblyLoadContext.Default;
+        context.ResolvingUnmanagedDll += (assembly, name) =>
+        {
+            var dir = Path.GetDirectoryName(assembly.Location);
+            if (string.IsNullOrEmpty(dir)) return IntPtr.Zero;
+            var file = OperatingSystem.IsWindows() ? name + ".dll" : OperatingSystem.IsMacOS() ? $"lib{name}.dylib" : $"lib{name}.so";
+            foreach (var candidate in NativeDirs(dir))
+                foreach (var f in new[] { file, name })
+                    if (File.Exists(Path.Combine(candidate, f)) && NativeLibrary.TryLoad(Path.Combine(candidate, f), out var handle))
+                        return handle;
+            return IntPtr.Zero;
+        };
+    }
+
     private static InvalidOperationException Failure(Exception e) => e is ArgumentException
         ? new InvalidOperationException(e.Message, e)
         : new InvalidOperationException(
-            "TorchSharp's native libraries could not be loaded (run scripts/setup.sh, which also patches them for Debian 12's libstdc++): " +
+            "TorchSharp's native libraries could not be loaded (run scripts/setup.sh, which also patches them for Debian 12's libstdc++; " +
+            "in a notebook, call Engine.Initialize() in the first cell, before the first use of torch): " +
             (e.InnerException?.Message ?? e.Message), e);
 
     /// <summary>One line: TorchSharp and LibTorch versions and the thread counts.</summary>

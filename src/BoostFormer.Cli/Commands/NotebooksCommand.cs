@@ -5,8 +5,9 @@ using BoostFormer.Notebooks;
 namespace BoostFormer.Cli.Commands;
 
 /// <summary>
-/// <c>boostformer notebooks run [files or folders…]</c>: executes notebooks headlessly (Roslyn scripting) and writes the
-/// executed copies; exits non-zero naming notebook, cell, line and exception at the first failing cell.
+/// <c>boostformer notebooks run [files or folders…]</c>: executes notebooks headlessly in the .NET Interactive C# kernel
+/// (the kernel of Polyglot Notebooks and Jupyter's .net-csharp) and writes the executed copies; exits non-zero naming
+/// notebook, cell, line and exception at the first failing cell.
 /// </summary>
 public sealed class NotebooksCommand : ICliCommand
 {
@@ -16,12 +17,12 @@ public sealed class NotebooksCommand : ICliCommand
         var paths = new Argument<string[]>("paths") { Description = "Notebooks (.ipynb) or folders of notebooks (default: notebooks/).", Arity = ArgumentArity.ZeroOrMore };
         var scale = new Option<string>("--scale") { Description = "Run scale exposed as Parameters.Scale: ci (seconds), demo (minutes) or full.", DefaultValueFactory = _ => "demo" };
         scale.AcceptOnlyFromAmong("ci", "demo", "full");
-        var param = new Option<string[]>("--param", "-p") { Description = "key=value exposed as Parameters.Get(key, default); data=DIR sets the data root.", AllowMultipleArgumentsPerToken = false };
+        var param = new Option<string[]>("--param", "-p") { Description = "key=value exposed as Parameters.Get(key, default) (through the kernel's environment: BOOSTFORMER_PARAM_KEY); data=DIR sets the data root.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string>("--output", "-o") { Description = "Folder for executed copies.", DefaultValueFactory = _ => Path.Combine("out", "notebooks") };
         var inPlace = new Option<bool>("--in-place") { Description = "Write outputs back into the source notebooks (what the committed notebooks carry)." };
         var timeout = new Option<double>("--timeout-per-cell") { Description = "Fail a cell that runs longer than this many seconds (0 = no limit).", DefaultValueFactory = _ => 1800 };
 
-        var run = new Command("run", "Execute notebooks headlessly and write the executed copies (nbformat 4.4, Polyglot metadata).");
+        var run = new Command("run", "Execute notebooks headlessly in the .NET Interactive C# kernel and write the executed copies (nbformat 4.4, Polyglot metadata).");
         run.Arguments.Add(paths);
         run.Options.Add(scale);
         run.Options.Add(param);
@@ -42,7 +43,9 @@ public sealed class NotebooksCommand : ICliCommand
                 if (limit < 0) throw new ArgumentException($"--timeout-per-cell must be >= 0, got {limit}");
                 var runner = new NotebookRunner(new NotebookRunOptions
                 {
-                    Parameters = set,
+                    Scale = set.Scale,
+                    DataRoot = set.DataRoot,
+                    Environment = set.ToEnvironment(),
                     OutputDirectory = parseResult.GetValue(output)!,
                     InPlace = parseResult.GetValue(inPlace),
                     TimeoutPerCell = limit > 0 ? TimeSpan.FromSeconds(limit) : null,
@@ -60,7 +63,7 @@ public sealed class NotebooksCommand : ICliCommand
                 Console.Error.WriteLine($"error: {failed.Failure} (executed copy: {failed.Output})");
                 return 1;
             }
-            catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

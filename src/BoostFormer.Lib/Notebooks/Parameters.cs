@@ -25,6 +25,33 @@ public sealed record ParameterSet
         Scale = scale;
         DataRoot = dataRoot;
         Values = new Dictionary<string, string>(values ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
+        foreach (var key in Values.Keys)
+            if (key.Length == 0 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new ArgumentException($"--param {key}=…: a parameter name may contain only letters, digits and '_' (it becomes the environment variable {ParamPrefix}<NAME>)", nameof(values));
+    }
+
+    /// <summary>Environment variable holding the scale.</summary>
+    public const string ScaleVariable = "BOOSTFORMER_SCALE";
+    /// <summary>Environment variable holding the data root.</summary>
+    public const string DataVariable = "BOOSTFORMER_DATA";
+    /// <summary>Prefix of the environment variables holding free parameters: <c>BOOSTFORMER_PARAM_EPOCHS=3</c> is <c>epochs=3</c>.</summary>
+    public const string ParamPrefix = "BOOSTFORMER_PARAM_";
+
+    /// <summary>
+    /// The environment variables that give a process exactly this parameter set through <see cref="FromEnvironment"/>
+    /// (how the notebook runner passes parameters to its kernel process). A null value removes a variable inherited from
+    /// this process: a data root or a <c>BOOSTFORMER_PARAM_*</c> that the set does not have.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> ToEnvironment()
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(n => n.StartsWith(ParamPrefix, StringComparison.Ordinal)))
+            env[name] = null;
+        env[ScaleVariable] = Scale;
+        env[DataVariable] = DataRoot;
+        foreach (var (key, value) in Values)
+            if (!string.Equals(key, "data", StringComparison.OrdinalIgnoreCase)) env[ParamPrefix + key.ToUpperInvariant()] = value;
+        return env;
     }
 
     /// <summary>
@@ -41,7 +68,7 @@ public sealed record ParameterSet
             root = Path.GetFullPath(given);
             if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--param data={given}: the data root '{root}' does not exist");
         }
-        else if (Environment.GetEnvironmentVariable("BOOSTFORMER_DATA") is { Length: > 0 } env)
+        else if (Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } env)
         {
             var full = Path.GetFullPath(env);
             if (Directory.Exists(full)) root = full;
@@ -50,19 +77,30 @@ public sealed record ParameterSet
         return new ParameterSet(scale, root, values);
     }
 
-    /// <summary>From the environment (<c>BOOSTFORMER_SCALE</c>, default <c>demo</c>; <c>BOOSTFORMER_DATA</c>): what a notebook sees outside the runner, e.g. in Polyglot Notebooks.</summary>
+    /// <summary>
+    /// From the environment: <c>BOOSTFORMER_SCALE</c> (default <c>demo</c>), <c>BOOSTFORMER_DATA</c> and every
+    /// <c>BOOSTFORMER_PARAM_NAME=value</c> (as <c>name=value</c>). This is what a notebook sees: the runner starts its
+    /// kernel with these variables (<see cref="ToEnvironment"/>), and in Polyglot Notebooks or Jupyter they come from the
+    /// environment the editor was started in.
+    /// </summary>
     public static ParameterSet FromEnvironment()
     {
-        var scale = Environment.GetEnvironmentVariable("BOOSTFORMER_SCALE") is { Length: > 0 } s && Scales.Contains(s) ? s : "demo";
-        return Resolve(scale, null);
+        var scale = Environment.GetEnvironmentVariable(ScaleVariable) is { Length: > 0 } s && Scales.Contains(s) ? s : "demo";
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (e.Key is string name && name.StartsWith(ParamPrefix, StringComparison.Ordinal) && name.Length > ParamPrefix.Length
+                && name[ParamPrefix.Length..].All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                values[name[ParamPrefix.Length..]] = e.Value as string ?? "";
+        return Resolve(scale, values);
     }
 }
 
 /// <summary>
 /// What the current notebook run was given (papermill-like): <c>Parameters.Scale</c>, <c>Parameters.DataRoot</c>,
-/// <c>Parameters.Get("epochs", 3)</c>, <c>Parameters.ByScale(ci: 2, demo: 20, full: 200)</c>. The headless runner sets
-/// them per notebook from <c>--scale</c> and <c>--param</c>; elsewhere (Polyglot Notebooks, tests) they come from the
-/// environment (<c>BOOSTFORMER_SCALE</c>, <c>BOOSTFORMER_DATA</c>).
+/// <c>Parameters.Get("epochs", 3)</c>, <c>Parameters.ByScale(ci: 2, demo: 20, full: 200)</c>. They come from the
+/// environment (<see cref="ParameterSet.FromEnvironment"/>: <c>BOOSTFORMER_SCALE</c>, <c>BOOSTFORMER_DATA</c>,
+/// <c>BOOSTFORMER_PARAM_NAME</c>), which <c>boostformer notebooks run</c> sets for its kernel process from <c>--scale</c>
+/// and <c>--param</c>; code in the same process (tests) can replace them with <see cref="Use"/>.
 /// </summary>
 public static class Parameters
 {
@@ -75,7 +113,7 @@ public static class Parameters
         get { lock (Gate) return _current ??= ParameterSet.FromEnvironment(); }
     }
 
-    /// <summary>Makes <paramref name="set"/> active until the returned handle is disposed (the runner does this per notebook).</summary>
+    /// <summary>Makes <paramref name="set"/> active until the returned handle is disposed (for code that runs in the same process, such as tests).</summary>
     public static IDisposable Use(ParameterSet set)
     {
         lock (Gate)

@@ -1,17 +1,10 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 
 namespace BoostFormer.Lib.Tests.Notebooks;
 
-/// <summary>Paths and external tools (python3-nbformat, jupyter-nbconvert) for the notebook and visualisation tests.</summary>
+/// <summary>Temporary folders, the data root and external tools (python3-nbformat, jupyter-nbconvert) for the visualisation and notebook tests (tests/BoostFormer.Notebooks.Tests links this file).</summary>
 public static class NotebookTestSupport
 {
-    /// <summary>This folder in the source tree (fixtures and approved files live here).</summary>
-    public static string SourceDir([CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
-
-    /// <summary>The fixtures folder.</summary>
-    public static string Fixtures => Path.Combine(SourceDir(), "fixtures");
-
     /// <summary>A fresh temporary folder.</summary>
     public static string TempDir(string tag)
     {

@@ -105,11 +105,27 @@ public class ChartTests
     }
 
     [Fact]
-    public void ChartsAreHtmlContentForPolyglot()
+    public void ChartsFormatAsHtmlAndPlainTextInAKernel()
     {
-        Microsoft.AspNetCore.Html.IHtmlContent c = Chart.Line(new[] { 1.0, 2.0 });
-        using var w = new StringWriter();
-        c.WriteTo(w, System.Text.Encodings.Web.HtmlEncoder.Default);
-        w.ToString().Should().StartWith("<svg");
+        // What a .NET Interactive kernel does with the convention-based formatter source of RichOutput (by member names).
+        var attr = (TypeFormatterSourceAttribute)Attribute.GetCustomAttribute(typeof(Chart), typeof(TypeFormatterSourceAttribute), inherit: true)!;
+        attr.PreferredMimeTypes.Should().Equal("text/html", "text/plain");
+        var source = Activator.CreateInstance(attr.FormatterSourceType)!;
+        var formatters = ((IEnumerable<object>)source.GetType().GetMethod("CreateTypeFormatters")!.Invoke(source, null)!).Cast<RichOutputFormatter>().ToList();
+        var chart = Chart.Line(new[] { 1.0, 2.0 });
+        string Format(string mime)
+        {
+            using var w = new StringWriter();
+            formatters.Single(f => f.MimeType == mime).Format(chart, w).Should().BeTrue();
+            return w.ToString();
+        }
+        Format("text/html").Should().StartWith("<svg");
+        Format("image/svg+xml").Should().StartWith("<svg");
+        Format("text/plain").Should().Be(chart.ToString());
+        using var none = new StringWriter();
+        formatters.Single(f => f.MimeType == "image/png").Format(chart, none).Should().BeFalse("a chart has no PNG form");
+        formatters.Single(f => f.MimeType == "text/html").Format("not ours", none).Should().BeFalse();
+        var md = (TypeFormatterSourceAttribute)Attribute.GetCustomAttribute(typeof(Markdown), typeof(TypeFormatterSourceAttribute), inherit: true)!;
+        md.PreferredMimeTypes.Should().Equal("text/markdown", "text/plain");
     }
 }

@@ -88,19 +88,6 @@ public class ImageTests
         html.Should().Contain(">image</figcaption>").And.Contain(">label</figcaption>").And.Contain("repeat(2, max-content)").And.Contain("width=\"64\"");
         grid.ToString().Should().Be("ImageGrid (2 images, 2 columns) \"pair\": image; label");
     }
-
-    [Fact]
-    public void FormatterUsesRichFormatsHtmlContentAndTensorText()
-    {
-        using var scope = torch.NewDisposeScope();
-        OutputFormatter.Format(null).Single().Should().Be(("text/plain", "<null>"));
-        var t = OutputFormatter.Format(torch.ones(2, 2)).Single();
-        t.Data.Should().StartWith("tensor [2, 2] Float32\n").And.Contain("[[1, 1]");
-        OutputFormatter.Format(torch.ones(20, 20)).Single().Data.Should().Be("tensor [20, 20] Float32");
-        OutputFormatter.Format(new Microsoft.AspNetCore.Html.HtmlString("<b>x</b>")).Select(f => f.Mime).Should().Equal("text/html", "text/plain");
-        OutputFormatter.Format(new List<int> { 1, 2 }).Single().Data.Should().Be("[1, 2]");
-        OutputFormatter.Format(2.5).Single().Data.Should().Be("2.5");
-    }
 }
 
 public class ImageResamplingTests

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using BoostFormer.Notebooks;
 
-namespace BoostFormer.Lib.Tests.Notebooks;
+namespace BoostFormer.Notebooks.Tests;
 
 public class PercentScriptTests
 {

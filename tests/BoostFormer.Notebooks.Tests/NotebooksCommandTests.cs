@@ -1,21 +1,12 @@
 using System.Text.Json.Nodes;
+using BoostFormer.Cli.Tests;
 
-namespace BoostFormer.Cli.Tests;
+namespace BoostFormer.Notebooks.Tests;
 
+[Collection("NotebookRunner")]
 public class NotebooksCommandTests
 {
-    private static string Fixtures
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                var c = Path.Combine(d.FullName, "tests", "BoostFormer.Lib.Tests", "Notebooks", "fixtures");
-                if (Directory.Exists(c)) return c;
-            }
-            throw new DirectoryNotFoundException("tests/BoostFormer.Lib.Tests/Notebooks/fixtures not found above " + AppContext.BaseDirectory);
-        }
-    }
+    private static string Fixtures => NotebookFixtures.Dir;
 
     private static string Temp()
     {
@@ -30,7 +21,7 @@ public class NotebooksCommandTests
         var outDir = Temp();
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "--scale", "ci", "--param", "answer=42", "--output", outDir);
         code.Should().Be(0, output);
-        output.Should().Contain("[succeeds.ipynb] cell 2/9 ok").And.Contain("[succeeds.ipynb] cell 9/9 ok").And.MatchRegex(@"succeeds\.ipynb\s+8\s+[0-9.]+\s+ok");
+        output.Should().Contain("[succeeds.ipynb] cell 2/8 ok").And.Contain("[succeeds.ipynb] cell 8/8 ok").And.MatchRegex(@"succeeds\.ipynb\s+7\s+[0-9.]+\s+ok");
         var nb = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "succeeds.ipynb")))!;
         nb["cells"]![1]!["outputs"]!.ToJsonString().Should().Contain("answer=42");
     }
@@ -56,9 +47,9 @@ public class NotebooksCommandTests
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Fixtures, "-o", Temp());
         code.Should().Be(1, output);
-        output.Should().Contain("compile-error.ipynb: cell 2, line 2: CompilationError: CS0103");
+        output.Should().Contain("error: compile-error.ipynb: cell 2, line 2: CompilationError: CS0103: The name 'Path' does not exist in the current context");
         output.Should().NotContain("[fails.ipynb]", "the run stops at the first failure");
-        output.Should().Contain("3 notebook(s) not run after the failure");
+        output.Should().Contain("4 notebook(s) not run after the failure");
     }
 
     [Fact]
@@ -66,7 +57,9 @@ public class NotebooksCommandTests
     {
         var dir = Temp();
         var nb = Path.Combine(dir, "copy.ipynb");
-        File.Copy(Path.Combine(Fixtures, "succeeds.ipynb"), nb);
+        // The copy lives elsewhere: its #r lines point at the library by absolute path instead.
+        var bin = Path.GetFullPath(Path.Combine(Fixtures, "..", "..", "..", "src", "BoostFormer.Cli", "bin", "Release", "net10.0"));
+        File.WriteAllText(nb, File.ReadAllText(Path.Combine(Fixtures, "succeeds.ipynb")).Replace("../../../src/BoostFormer.Cli/bin/Release/net10.0", bin));
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", nb, "--in-place", "--scale", "ci");
         code.Should().Be(0, output);
         var doc = JsonNode.Parse(File.ReadAllText(nb))!;
@@ -78,11 +71,30 @@ public class NotebooksCommandTests
     [InlineData("--param", "novalue", "--param 'novalue': expected key=value")]
     [InlineData("--param", "data=/definitely/not/here", "--param data=/definitely/not/here: the data root '/definitely/not/here' does not exist")]
     [InlineData("--timeout-per-cell", "-3", "--timeout-per-cell must be >= 0")]
+    [InlineData("--param", "max-steps=3", "--param max-steps=…: a parameter name may contain only letters, digits and '_'")]
     public async Task BadArgumentsGiveOneClearError(string option, string value, string message)
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), option, value, "-o", Temp());
         code.Should().Be(2, output);
         output.Should().Contain("error: " + message);
+    }
+
+    [Fact]
+    public async Task ACellThatExitsTheKernelFailsTheRun()
+    {
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "exits.ipynb"), "-o", Temp());
+        code.Should().Be(1, output);
+        output.Should().Contain("error: exits.ipynb: cell 2: the cell ended the kernel process (exit code 3)");
+    }
+
+    [Fact]
+    public async Task AnOutputThatCannotBeWrittenIsOneClearErrorBeforeAnyCellRuns()
+    {
+        var blocker = Path.Combine(Temp(), "file");
+        File.WriteAllText(blocker, "");
+        var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "-o", blocker);
+        code.Should().Be(2, output);
+        output.Should().Contain("error: cannot write the executed copy of succeeds.ipynb to").And.NotContain("[succeeds.ipynb] cell");
     }
 
     [Fact]

@@ -8,7 +8,9 @@ namespace BoostFormer.Notebooks;
 /// <summary>
 /// A Jupyter notebook file (nbformat 4) kept as JSON so that metadata written by other tools survives a round trip.
 /// Writes nbformat 4.4 with the Polyglot Notebooks metadata (kernelspec <c>.net-csharp</c>, <c>polyglot_notebook</c>
-/// kernel info, per-cell kernel names) so that VS Code opens the file as a C# notebook.
+/// kernel info, per-cell kernel names) so that VS Code opens the file as a C# notebook. (Not .NET Interactive's own
+/// <c>Microsoft.DotNet.Interactive.Documents</c>: its 1.0.0-beta.26120.1 parser/writer throws on a round trip of a
+/// notebook that carries <c>polyglot_notebook.kernelInfo</c> (InvalidCastException in ToJupyterJson).)
 /// </summary>
 public sealed class NotebookDocument
 {
@@ -113,7 +115,11 @@ public sealed class NotebookDocument
         var meta = Root["metadata"] as JsonObject ?? new JsonObject();
         Root["metadata"] = meta;
         meta["kernelspec"] = new JsonObject { ["display_name"] = ".NET (C#)", ["language"] = "C#", ["name"] = ".net-csharp" };
-        meta["language_info"] = new JsonObject { ["name"] = "polyglot-notebook" };
+        // "polyglot-notebook" is what VS Code writes; the lexer names let Jupyter tools (nbconvert) highlight the C# cells.
+        meta["language_info"] = new JsonObject
+        {
+            ["file_extension"] = ".cs", ["mimetype"] = "text/x-csharp", ["name"] = "polyglot-notebook", ["pygments_lexer"] = "csharp",
+        };
         meta["polyglot_notebook"] = new JsonObject
         {
             ["kernelInfo"] = new JsonObject

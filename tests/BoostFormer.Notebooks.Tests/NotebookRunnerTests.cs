@@ -1,26 +1,49 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using BoostFormer.Lib.Tests.Notebooks;
 using BoostFormer.Notebooks;
 using BoostFormer.Visualization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
-namespace BoostFormer.Lib.Tests.Notebooks;
+namespace BoostFormer.Notebooks.Tests;
 
-/// <summary>The runner swaps Console.Out and the global Parameters: its tests run alone, one at a time.</summary>
+/// <summary>Every notebook starts a kernel process (two cores on CI): these tests run one at a time.</summary>
 [CollectionDefinition("NotebookRunner", DisableParallelization = true)]
 public class NotebookRunnerCollection { }
+
+public static class NotebookFixtures
+{
+    /// <summary>This folder in the source tree.</summary>
+    public static string SourceDir([CallerFilePath] string file = "") => Path.GetDirectoryName(file)!;
+
+    /// <summary>The fixture notebooks (they #r the library from src/BoostFormer.Cli/bin/Release, as the workbook's notebooks do).</summary>
+    public static string Dir => Path.Combine(SourceDir(), "fixtures");
+
+    /// <summary>The first lines of a code cell that loads the library, for a notebook written to <paramref name="notebookDir"/>.</summary>
+    public static string LibraryCell(string notebookDir)
+    {
+        var bin = Path.Combine(SourceDir(), "..", "..", "src", "BoostFormer.Cli", "bin", "Release", "net10.0");
+        var rel = Path.GetRelativePath(notebookDir, Path.GetFullPath(bin)).Replace('\\', '/');
+        return $"#r \"{rel}/TorchSharp.dll\"\n#r \"{rel}/BoostFormer.Lib.dll\"\nusing BoostFormer;\nusing BoostFormer.Notebooks;\nEngine.Initialize();\n";
+    }
+}
 
 [Collection("NotebookRunner")]
 public class NotebookRunnerTests
 {
-    private static readonly string Fixtures = NotebookTestSupport.Fixtures;
+    private static readonly string Fixtures = NotebookFixtures.Dir;
 
-    private static NotebookRunner Runner(string outDir, double? timeout = null, Dictionary<string, string>? values = null, string scale = "ci") =>
+    private static NotebookRunner Runner(string outDir, double? timeout = null, Dictionary<string, string?>? environment = null, string scale = "ci") =>
         new(new NotebookRunOptions
         {
-            Parameters = new ParameterSet(scale, null, values ?? new Dictionary<string, string> { ["answer"] = "42" }),
+            Scale = scale,
+            Environment = environment ?? new Dictionary<string, string?>
+            {
+                ["BOOSTFORMER_SCALE"] = scale, ["BOOSTFORMER_DATA"] = null, ["BOOSTFORMER_PARAM_ANSWER"] = "42",
+            },
             OutputDirectory = outDir,
             TimeoutPerCell = timeout is { } t ? TimeSpan.FromSeconds(t) : null,
             Log = TextWriter.Null,
@@ -105,27 +128,46 @@ public class NotebookRunnerTests
         var outDir = NotebookTestSupport.TempDir("nb-ok");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "succeeds.ipynb"));
         result.Failure.Should().BeNull();
-        result.CellsExecuted.Should().Be(8);
+        result.CellsExecuted.Should().Be(7);
         ValidateNbformat(result.Output);
         Verify("succeeds", Normalise(result.Output));
 
-        // Independent of the approved file: the MIME types the issue asks for are all there.
+        // Independent of the approved file: the kernel's output types and our display types' MIME types.
         var nb = Read(result.Output);
-        var all = CellsOf(nb).Where(c => c["outputs"] is JsonArray).SelectMany(Outputs).ToList();
+        var cells = CellsOf(nb);
+        var all = cells.Where(c => c["outputs"] is JsonArray).SelectMany(Outputs).ToList();
         all.Select(o => o["output_type"]!.GetValue<string>()).Distinct().Should().BeEquivalentTo(new[] { "stream", "execute_result", "display_data" });
-        var mimes = all.Where(o => o["data"] is JsonObject).SelectMany(o => o["data"]!.AsObject().Select(kv => kv.Key)).Distinct().ToList();
-        mimes.Should().Contain(new[] { "text/plain", "text/html", "text/markdown", "image/png", "image/svg+xml" });
         all.Where(o => o["output_type"]!.GetValue<string>() == "stream").Select(o => o["name"]!.GetValue<string>()).Should().Contain(new[] { "stdout", "stderr" });
+        Text(Outputs(cells[1]).First()["text"]).Should().Contain("scale=ci answer=42 data=no folder=fixtures", "parameters and the current directory reach the kernel");
+        // execute_result: the kernel's text/html and text/plain.
+        var result3 = Outputs(cells[2]).Single();
+        result3["output_type"]!.GetValue<string>().Should().Be("execute_result");
+        result3["data"]!.AsObject().Select(kv => kv.Key).Should().Contain(new[] { "text/html", "text/plain" });
+        Text(result3["data"]!["text/plain"]).Should().Be("HELLO FROM CELL 2");
+        // Chart (display_data): SVG inside text/html, plus text/plain.
+        var chart = Outputs(cells[4]).Single();
+        chart["output_type"]!.GetValue<string>().Should().Be("display_data");
+        Text(chart["data"]!["text/html"]).Should().StartWith("<svg");
+        Text(chart["data"]!["text/plain"]).Should().NotBeEmpty();
+        // Image: the PNG inlined in text/html; Table: an HTML table; Markdown: text/markdown.
+        Text(Outputs(cells[5])[0]["data"]!["text/html"]).Should().StartWith("<img src=\"data:image/png;base64,iVBORw0KGgo");
+        Text(Outputs(cells[5])[1]["data"]!["text/plain"]).Should().Contain("labels");
+        Text(Outputs(cells[6])[0]["data"]!["text/html"]).Should().Contain("<table").And.Contain("fixture table");
+        var md = Outputs(cells[7])[0]["data"]!.AsObject();
+        md.Select(kv => kv.Key).Should().Equal("text/markdown", "text/plain");
+        Text(md["text/markdown"]).Should().Be("**computed** markdown: 2");
+
         nb["metadata"]!["kernelspec"]!["name"]!.GetValue<string>().Should().Be(".net-csharp");
+        nb["metadata"]!["language_info"]!["pygments_lexer"]!.GetValue<string>().Should().Be("csharp");
         nb["metadata"]!["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]!.GetValue<string>().Should().Be("csharp");
         nb["nbformat_minor"]!.GetValue<int>().Should().Be(4);
-        CellsOf(nb).Where(c => c["cell_type"]!.GetValue<string>() == "code")
-            .Should().OnlyContain(c => c["metadata"]!["polyglot_notebook"]!["kernelName"] != null);
-        var counts = CellsOf(nb).Where(c => c["execution_count"] is JsonValue).Select(c => c["execution_count"]!.GetValue<int>()).ToList();
-        counts.Should().Equal(Enumerable.Range(1, 8));
+        cells.Where(c => c["cell_type"]!.GetValue<string>() == "code")
+            .Should().OnlyContain(c => c["metadata"]!["polyglot_notebook"]!["kernelName"] != null && c["metadata"]!["dotnet_interactive"]!["language"] != null);
+        var counts = cells.Where(c => c["execution_count"] is JsonValue).Select(c => c["execution_count"]!.GetValue<int>()).ToList();
+        counts.Should().Equal(Enumerable.Range(1, 7));
         // The markdown cell is untouched.
         var source = Read(Path.Combine(Fixtures, "succeeds.ipynb"));
-        CellsOf(nb)[0]["source"]!.ToJsonString().Should().Be(CellsOf(source)[0]["source"]!.ToJsonString());
+        cells[0]["source"]!.ToJsonString().Should().Be(CellsOf(source)[0]["source"]!.ToJsonString());
     }
 
     [Fact]
@@ -161,14 +203,19 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CompilationErrorIsReportedWithItsLine()
+    public async Task NamespacesTheKernelDoesNotImportAreCompileErrors()
     {
+        // The real kernel imports System, System.Linq, System.Collections.Generic, System.Text and System.Threading.Tasks
+        // only: `Path` without `using System.IO;` fails here exactly as it does in Polyglot Notebooks and Jupyter.
         var outDir = NotebookTestSupport.TempDir("nb-cs");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "compile-error.ipynb"));
         var f = result.Failure!;
         (f.CellNumber, f.Line, f.ExceptionType).Should().Be((2, 2, "CompilationError"));
-        f.Message.Should().StartWith("CS0103").And.Contain("undefinedVariable");
+        f.Message.Should().Be("CS0103: The name 'Path' does not exist in the current context");
         ValidateNbformat(result.Output);
+        var error = Outputs(CellsOf(Read(result.Output))[1]).Single();
+        error["ename"]!.GetValue<string>().Should().Be("CompilationError");
+        error["traceback"]![0]!.GetValue<string>().Should().StartWith("(2,");
     }
 
     [Fact]
@@ -183,6 +230,21 @@ public class NotebookRunnerTests
         f.ToString().Should().Contain("timeout.ipynb: cell 2").And.Contain("timed out").And.Contain("2 s");
         ValidateNbformat(result.Output);
         Verify("timeout", Normalise(result.Output));
+    }
+
+    [Fact]
+    public async Task CellThatEndsTheKernelProcessFailsTheRunClearly()
+    {
+        var outDir = NotebookTestSupport.TempDir("nb-exit");
+        var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "exits.ipynb"));
+        var f = result.Failure!;
+        (f.Notebook, f.CellNumber, f.ExceptionType, f.KernelExited).Should().Be(("exits.ipynb", 2, "KernelExited", true));
+        f.ToString().Should().StartWith("exits.ipynb: cell 2: the cell ended the kernel process (exit code 3): Environment.Exit or a crash");
+        ValidateNbformat(result.Output);
+        var cells = CellsOf(Read(result.Output));
+        Text(Outputs(cells[1])[0]["text"]).Should().Be("exiting\n", "output before the exit is kept");
+        Outputs(cells[1]).Last()["ename"]!.GetValue<string>().Should().Be("KernelExited");
+        Outputs(cells[2]).Should().BeEmpty();
     }
 
     [Fact]
@@ -202,7 +264,7 @@ public class NotebookRunnerTests
         var nbPath = Path.Combine(dir, "ref.ipynb");
         doc.Save(nbPath);
 
-        var runner = new NotebookRunner(new NotebookRunOptions { Parameters = new ParameterSet("ci", null), InPlace = true, Log = TextWriter.Null });
+        var runner = new NotebookRunner(new NotebookRunOptions { Scale = "ci", InPlace = true, Log = TextWriter.Null });
         var result = await runner.RunAsync(nbPath);
         result.Failure.Should().BeNull();
         result.Output.Should().Be(nbPath, "--in-place writes back into the source notebook");
@@ -211,7 +273,25 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task UnsupportedMagicAndNugetReferencesFailClearly()
+    public async Task TheLibraryIsLoadedOnlyByTheNotebooksOwnReferenceAndOnlyOnce()
+    {
+        var dir = NotebookTestSupport.TempDir("nb-once");
+        var doc = NotebookDocument.Create();
+        const string count = "string.Join(\",\", new[] { \"TorchSharp\", \"BoostFormer.Lib\" }.Select(n => AppDomain.CurrentDomain.GetAssemblies().Count(a => a.GetName().Name == n)))";
+        doc.AddCode(count);
+        doc.AddCode(NotebookFixtures.LibraryCell(dir) + "Console.WriteLine(TorchSharp.torch.ones(2, 2).sum().item<float>());\n" + count);
+        var path = Path.Combine(dir, "once.ipynb");
+        doc.Save(path);
+        var r = await Runner(Path.Combine(dir, "out")).RunAsync(path);
+        r.Failure.Should().BeNull();
+        var cells = CellsOf(Read(r.Output));
+        Text(Outputs(cells[0]).Single()["data"]!["text/plain"]).Should().Be("0,0", "the kernel process loads no BoostFormer or TorchSharp assembly by itself");
+        Text(Outputs(cells[1])[0]["text"]).Should().Be("4\n", "TorchSharp's native libraries load in the kernel");
+        Text(Outputs(cells[1])[1]["data"]!["text/plain"]).Should().Be("1,1", "#r loads one copy of each");
+    }
+
+    [Fact]
+    public async Task CellForAKernelThatDoesNotExistFailsNamingIt()
     {
         var dir = NotebookTestSupport.TempDir("nb-magic");
         var doc = NotebookDocument.Create();
@@ -220,64 +300,39 @@ public class NotebookRunnerTests
         var path = Path.Combine(dir, "magic.ipynb");
         doc.Save(path);
         var r = await Runner(dir).RunAsync(path);
-        r.Failure!.ToString().Should().Contain("cell 2, line 1").And.Contain("unsupported magic command '#!fsharp'");
-
-        var doc2 = NotebookDocument.Create();
-        doc2.AddCode("#r \"nuget: Newtonsoft.Json\"");
-        var path2 = Path.Combine(dir, "nuget.ipynb");
-        doc2.Save(path2);
-        var r2 = await Runner(Path.Combine(dir, "out")).RunAsync(path2);
-        r2.Failure!.Message.Should().Contain("NuGet references are not supported");
+        r.Failure!.CellNumber.Should().Be(2);
+        r.Failure.ToString().Should().Contain("fsharp");
     }
 
     [Fact]
     public async Task ParametersReachTheNotebook()
     {
         var dir = NotebookTestSupport.TempDir("nb-param");
+        var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
         var doc = NotebookDocument.Create();
-        doc.AddCode("$\"{Parameters.Scale}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
+        doc.AddCode(NotebookFixtures.LibraryCell(dir) + "$\"{Parameters.Scale}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
         var path = Path.Combine(dir, "p.ipynb");
         doc.Save(path);
+        var set = new BoostFormer.Notebooks.ParameterSet("demo", data, new Dictionary<string, string> { ["epochs"] = "7", ["LR"] = "0.5" });
         var runner = new NotebookRunner(new NotebookRunOptions
         {
-            Parameters = new ParameterSet("demo", "/some/data", new Dictionary<string, string> { ["epochs"] = "7", ["LR"] = "0.5" }),
+            Scale = set.Scale, DataRoot = set.DataRoot, Environment = set.ToEnvironment(),
             OutputDirectory = Path.Combine(dir, "out"), Log = TextWriter.Null,
         });
         var r = await runner.RunAsync(path);
         r.Failure.Should().BeNull();
-        Text(Outputs(CellsOf(Read(r.Output))[0]).Single()["data"]!["text/plain"]).Should().Be("demo|7|0.5|2|/some/data");
+        Text(Outputs(CellsOf(Read(r.Output))[0]).Single()["data"]!["text/plain"]).Should().Be($"demo|7|0.5|2|{data}");
     }
 
     [Fact]
-    public void AutoImportedNamespacesHaveNoAmbiguousTypeNames()
+    public async Task AnOutputThatCannotBeWrittenFailsBeforeAnythingRuns()
     {
-        // Cells import every BoostFormer.* namespace of the library plus TorchSharp and TorchSharp.torch (static): two public
-        // types with the same name in those namespaces would make that name ambiguous (CS0104) in every notebook.
-        var lib = typeof(NotebookRunner).Assembly.GetExportedTypes().Where(t => !t.IsNested && t.Namespace?.StartsWith("BoostFormer") == true);
-        var torchTypes = typeof(TorchSharp.torch).Assembly.GetExportedTypes()
-            .Where(t => t.Namespace == "TorchSharp" && (!t.IsNested || t.DeclaringType == typeof(TorchSharp.torch)));
-        var clashes = lib.Concat(torchTypes)
-            .GroupBy(t => t.Name.Split('`')[0])
-            .Where(g => g.Select(t => t.Namespace).Distinct().Count() > 1)
-            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(t => t.FullName))}")
-            .ToList();
-        clashes.Should().BeEmpty("notebook cells import all these namespaces");
-    }
-
-    [Fact]
-    public void ParameterResolutionFollowsParamThenEnvironment()
-    {
-        var dir = NotebookTestSupport.TempDir("nb-root");
-        ParameterSet.Resolve("ci", new Dictionary<string, string> { ["data"] = dir }).DataRoot.Should().Be(Path.GetFullPath(dir));
-        var act = () => ParameterSet.Resolve("ci", new Dictionary<string, string> { ["data"] = Path.Combine(dir, "missing") });
-        act.Should().Throw<DirectoryNotFoundException>().WithMessage("*--param data=*missing*does not exist*");
-        var bad = () => new ParameterSet("huge", null);
-        bad.Should().Throw<ArgumentException>().WithMessage("*unknown scale 'huge'*");
-        using (Parameters.Use(new ParameterSet("ci", null, new Dictionary<string, string> { ["n"] = "x" })))
-        {
-            var conv = () => Parameters.Get("n", 3);
-            conv.Should().Throw<ArgumentException>().WithMessage("*n=x is not a valid Int32*");
-        }
+        var dir = NotebookTestSupport.TempDir("nb-unwritable");
+        var blocker = Path.Combine(dir, "not-a-folder");
+        File.WriteAllText(blocker, "a file where the output folder should be");
+        var runner = Runner(blocker);
+        var act = () => runner.RunAllAsync(new[] { Path.Combine(Fixtures, "fails.ipynb") });
+        (await act.Should().ThrowAsync<IOException>()).WithMessage($"cannot write the executed copy of fails.ipynb to '{Path.Combine(blocker, "fails.ipynb")}'*");
     }
 
     [Fact]
