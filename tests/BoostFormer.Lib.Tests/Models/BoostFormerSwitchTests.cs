@@ -131,7 +131,7 @@ public class BoostFormerSwitchTests
         using var m = new SegFormerForSemanticSegmentation(c);
         m.eval();
         using var _ = no_grad();
-        m.decode_head.weights!.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
+        ((BoostformerWeightedSumDecodeHead)m.decode_head).weights.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
         var x = randn(1, 3, 64, 64);
         using var enc = m.segformer.forward(x);
         Tensor? sum = null;
