@@ -67,16 +67,16 @@ public static class SegformerKeyMapping
     });
 
     /// <summary>NVlabs (original SegFormer repo / mit_b*.pth) → Hugging Face.</summary>
-    public static Dictionary<string, Tensor> FromNvlabs(IReadOnlyDictionary<string, Tensor> sd) => Nvlabs.ToHuggingFace(sd);
+    public static Dictionary<string, Tensor> FromNvlabs(IReadOnlyDictionary<string, Tensor> sd) => Nvlabs.Import(sd);
 
     /// <summary>Hugging Face → NVlabs naming (fusing key/value into <c>attn.kv</c>), for export and round-trip tests.</summary>
-    public static Dictionary<string, Tensor> ToNvlabs(IReadOnlyDictionary<string, Tensor> sd) => Nvlabs.FromHuggingFace(sd);
+    public static Dictionary<string, Tensor> ToNvlabs(IReadOnlyDictionary<string, Tensor> sd) => Nvlabs.Export(sd);
 
     /// <summary>mmsegmentation → Hugging Face (splitting q/k/v, 1x1-conv weights to linear ones, fusion conv blocks reordered).</summary>
-    public static Dictionary<string, Tensor> FromMmseg(IReadOnlyDictionary<string, Tensor> sd) => Mmseg.ToHuggingFace(sd);
+    public static Dictionary<string, Tensor> FromMmseg(IReadOnlyDictionary<string, Tensor> sd) => Mmseg.Import(sd);
 
     /// <summary>Hugging Face → mmsegmentation naming (fusing q/k/v, 1x1-conv FFN and decoder weights), for export and round-trip tests.</summary>
-    public static Dictionary<string, Tensor> ToMmseg(IReadOnlyDictionary<string, Tensor> sd) => Mmseg.FromHuggingFace(sd);
+    public static Dictionary<string, Tensor> ToMmseg(IReadOnlyDictionary<string, Tensor> sd) => Mmseg.Export(sd);
 }
 
 /// <summary>What a <see cref="KeyRule"/> does to the tensor besides renaming it.</summary>
@@ -196,7 +196,7 @@ public sealed record KeyNaming(string Name, string EncoderPrefix, IReadOnlyList<
     }
 
     /// <summary>Hugging Face keys → this naming (fusing the parts of fused rules, reshaping and reordering as the rules say).</summary>
-    public Dictionary<string, Tensor> FromHuggingFace(IReadOnlyDictionary<string, Tensor> sd)
+    public Dictionary<string, Tensor> Export(IReadOnlyDictionary<string, Tensor> sd)
     {
         var stages = StageCount(sd.Keys);
         var r = new Dictionary<string, Tensor>();
@@ -229,7 +229,7 @@ public sealed record KeyNaming(string Name, string EncoderPrefix, IReadOnlyList<
     }
 
     /// <summary>This naming → Hugging Face keys (splitting fused tensors, reshaping and reordering as the rules say).</summary>
-    public Dictionary<string, Tensor> ToHuggingFace(IReadOnlyDictionary<string, Tensor> sd)
+    public Dictionary<string, Tensor> Import(IReadOnlyDictionary<string, Tensor> sd)
     {
         var stages = StageCount(sd.Keys.SelectMany(k => HuggingFaceKeys(k) ?? Array.Empty<string>()));
         var r = new Dictionary<string, Tensor>();

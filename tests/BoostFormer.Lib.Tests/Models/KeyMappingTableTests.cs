@@ -64,7 +64,7 @@ public class KeyMappingTableTests : IClassFixture<TorchCheckpointFiles>
         var n = Naming(naming);
         if (name.StartsWith("segformer"))
             sd.Keys.Where(k => n.MatchHuggingFace(k) is null).Should().BeEmpty("every SegFormer key has a rule");
-        var back = n.ToHuggingFace(n.FromHuggingFace(sd));
+        var back = n.Import(n.Export(sd));
         back.Keys.Should().BeEquivalentTo(sd.Keys);
         foreach (var (k, t) in sd) Same(back[k], t).Should().BeTrue(k);
     }
@@ -77,10 +77,10 @@ public class KeyMappingTableTests : IClassFixture<TorchCheckpointFiles>
         using var scope = NewDisposeScope();
         var hf = CheckpointImport.ReadStateDict(_f["pytorch_model.bin"]);
         var python = CheckpointImport.ReadStateDict(_f[file]);
-        var ours = Naming(naming).FromHuggingFace(hf);
+        var ours = Naming(naming).Export(hf);
         ours.Keys.Should().BeEquivalentTo(python.Keys);
         foreach (var (k, t) in python) Same(ours[k], t).Should().BeTrue(k);
-        var imported = Naming(naming).ToHuggingFace(python);
+        var imported = Naming(naming).Import(python);
         imported.Keys.Should().BeEquivalentTo(hf.Keys);
         foreach (var (k, t) in hf) Same(imported[k], t).Should().BeTrue(k);
     }
