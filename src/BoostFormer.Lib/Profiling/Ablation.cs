@@ -15,8 +15,14 @@ public sealed record AblationVariant(string Name, SegFormerConfig Config, string
     /// <summary>The switch this row turns on alone; null for the base model and for the all-switches row.</summary>
     public BoostformerSwitch? Switch { get; init; }
 
-    /// <summary>A short label for charts: the switch's letter "(e)", else the model ("SegFormer-B2", "BoostFormer-B2").</summary>
-    public string ShortName => Switch?.Letter is { } l ? $"({l})" : Name.Split(' ')[0];
+    /// <summary>A short label for charts: the switch's letter "(e)", else what was set ("SegFormer-B2"), else <see cref="Name"/>.</summary>
+    public string ShortName
+    {
+        get => _shortName ?? (Switch?.Letter is { } l ? $"({l})" : Name);
+        init => _shortName = value;
+    }
+
+    private readonly string? _shortName;
 }
 
 /// <summary>Measured numbers of one <see cref="AblationVariant"/>.</summary>
@@ -194,7 +200,8 @@ public static class Ablation
         var boostLabel = label.Replace("SegFormer", "BoostFormer", StringComparison.Ordinal);
         return BoostformerSwitch.Lettered.Select(s => new AblationVariant(s.Name, s.Apply(b)) { Switch = s })
             .Prepend(new AblationVariant(label, b, isB2 ? SeedSegFormerB2Params : null, isB2 ? SeedSegFormerB2Flops : null))
-            .Append(new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegFormerConfig.WithAllBoostFormerSwitches(b), isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null))
+            .Append(new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegFormerConfig.WithAllBoostFormerSwitches(b),
+                isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null) { ShortName = boostLabel })
             .ToArray();
     }
 
