@@ -92,9 +92,10 @@ public enum KeyConversion
 
 /// <summary>
 /// One rename pair: a Hugging Face key pattern and the other naming's. A pattern ending in "." or "_" is a prefix (the
-/// rest of the key is carried over: <c>attn.attn.in_proj_</c> + <c>weight</c>); any other pattern is a whole key. Placeholders: <c>{i}</c> the 0-based stage, <c>{i+1}</c>
-/// the same stage counted from 1, <c>{j}</c> the layer; on the Hugging Face side <c>{a|b|c}</c> lists the parts that
-/// the other naming stores fused into one tensor (concatenated along dim 0, in that order).
+/// rest of the key is carried over: <c>attn.attn.in_proj_</c> + <c>weight</c>); any other pattern is a whole key.
+/// Placeholders: <c>{i}</c> the 0-based stage, <c>{i+1}</c> the same stage counted from 1, <c>{j}</c> the layer; on the
+/// Hugging Face side <c>{a|b|c}</c> lists the parts that the other naming stores fused into one tensor (concatenated
+/// along dim 0, in that order).
 /// </summary>
 public sealed record KeyRule(string HuggingFace, string Other, KeyConversion Conversion = KeyConversion.Same)
 {
@@ -175,19 +176,19 @@ public sealed record KeyNaming(string Name, string EncoderPrefix, IReadOnlyList<
     }
 
     /// <summary>This naming's key for a Hugging Face key (the first fused part stands for the fused tensor), or null when no rule matches.</summary>
-    public string? OtherKey(string hfKey)
+    public string? OtherKey(string hfKey) => MatchHuggingFace(hfKey) is { } hit ? OtherKey(hit.rule, hit.match, hfKey) : null;
+
+    /// <summary>The Hugging Face keys of a key in this naming (several for a fused tensor), or null when no rule matches.</summary>
+    public IReadOnlyList<string>? HuggingFaceKeys(string key) => MatchOther(key) is { } hit ? HuggingFaceKeys(hit.rule, hit.match, key) : null;
+
+    private string OtherKey(KeyRule rule, Match m, string hfKey)
     {
-        if (MatchHuggingFace(hfKey) is not { } hit) return null;
-        var (rule, m) = hit;
         var (stage, layer, _) = KeyRule.Read(m);
         return (rule.IsEncoder ? EncoderPrefix : "") + KeyRule.Render(rule.Other, stage, layer, null) + hfKey[m.Length..];
     }
 
-    /// <summary>The Hugging Face keys of a key in this naming (several for a fused tensor), or null when no rule matches.</summary>
-    public IReadOnlyList<string>? HuggingFaceKeys(string key)
+    private IReadOnlyList<string> HuggingFaceKeys(KeyRule rule, Match m, string key)
     {
-        if (MatchOther(key) is not { } hit) return null;
-        var (rule, m) = hit;
         var (stage, layer, _) = KeyRule.Read(m);
         var suffix = StripImportPrefix(key)[m.Length..];
         return rule.Parts.Count == 0
@@ -206,7 +207,7 @@ public sealed record KeyNaming(string Name, string EncoderPrefix, IReadOnlyList<
             var (rule, m) = hit;
             var (stage, layer, part) = KeyRule.Read(m);
             var suffix = key[m.Length..];
-            var target = (rule.IsEncoder ? EncoderPrefix : "") + KeyRule.Render(rule.Other, stage, layer, null) + suffix;
+            var target = OtherKey(rule, m, key);
             if (rule.Parts.Count > 0)
             {
                 if (part != rule.Parts[0]) continue; // written with the first part
@@ -237,7 +238,7 @@ public sealed record KeyNaming(string Name, string EncoderPrefix, IReadOnlyList<
         {
             if (MatchOther(key) is not { } hit) { r[key] = t; continue; }
             var (rule, m) = hit;
-            var keys = HuggingFaceKeys(key)!;
+            var keys = HuggingFaceKeys(rule, m, key);
             if (rule.Parts.Count > 0)
             {
                 var chunks = t.chunk(rule.Parts.Count, 0);
