@@ -87,8 +87,8 @@ public sealed record SegFormerConfig
     /// <summary>True when stage <paramref name="stage"/> uses pooled key/value attention.</summary>
     public bool IsPooledKvStage(int stage) => pooled_kv_attention && pooled_kv_stages.Contains(stage);
 
-    /// <summary>True when every BoostFormer switch is on.</summary>
-    public bool IsBoostFormer => pooling_patch_embedding && poolformer_blocks && pooled_kv_attention && remove_self_output && mix_cfn && weighted_sum_decoder && !encoder_layer_norm;
+    /// <summary>True when every BoostFormer switch is on (<see cref="BoostformerSwitch.All"/>).</summary>
+    public bool IsBoostFormer => BoostformerSwitch.All.All(s => s.IsOn(this));
 
     /// <summary>Checks the numbers are consistent; throws <see cref="ArgumentException"/> naming the field.</summary>
     public SegFormerConfig Validate()
@@ -110,6 +110,7 @@ public sealed record SegFormerConfig
             if (mix_cfn && hidden_sizes[i] * mlp_ratios[i] % 2 != 0)
                 throw new ArgumentException($"SegFormerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
         }
+        if (pooled_kv_attention && kv_pool_size <= 0) throw new ArgumentException($"SegFormerConfig.kv_pool_size must be positive with pooled_kv_attention, got {kv_pool_size}");
         if (num_labels <= 0) throw new ArgumentException($"SegFormerConfig.num_labels must be positive, got {num_labels}");
         if (decoder_hidden_size <= 0) throw new ArgumentException($"SegFormerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
         if (hidden_act != "gelu") throw new ArgumentException($"SegFormerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
@@ -135,11 +136,7 @@ public sealed record SegFormerConfig
     }
 
     /// <summary>All BoostFormer switches on, on top of <paramref name="c"/>'s sizes.</summary>
-    public static SegFormerConfig WithAllBoostFormerSwitches(SegFormerConfig c) => c with
-    {
-        pooling_patch_embedding = true, poolformer_blocks = true, pooled_kv_attention = true, remove_self_output = true,
-        mix_cfn = true, weighted_sum_decoder = true, encoder_layer_norm = false,
-    };
+    public static SegFormerConfig WithAllBoostFormerSwitches(SegFormerConfig c) => BoostformerSwitch.All.Aggregate(c, (acc, s) => s.Apply(acc));
 
     /// <summary>Names accepted by <see cref="FromName"/>.</summary>
     public static IReadOnlyList<string> KnownNames { get; } =
@@ -266,17 +263,10 @@ public sealed record SegFormerConfig
         File.Move(tmp, full, overwrite: true);
     }
 
-    /// <summary>A short description of the switches that are on (for tables and logs).</summary>
+    /// <summary>A short description of the switches that are on (their <see cref="BoostformerSwitch.Tag"/>s), for tables and logs.</summary>
     public string SwitchSummary()
     {
-        var on = new List<string>();
-        if (pooling_patch_embedding) on.Add("pooling-patch-embedding");
-        if (poolformer_blocks) on.Add("poolformer");
-        if (pooled_kv_attention) on.Add("pooled-kv");
-        if (remove_self_output) on.Add("no-self-output");
-        if (mix_cfn) on.Add("mix-cfn");
-        if (weighted_sum_decoder) on.Add("weighted-sum");
-        if (!encoder_layer_norm) on.Add("no-stage-layernorm");
+        var on = BoostformerSwitch.All.Where(s => s.IsOn(this)).Select(s => s.Tag).ToList();
         return on.Count == 0 ? "segformer" : string.Join("+", on);
     }
 }

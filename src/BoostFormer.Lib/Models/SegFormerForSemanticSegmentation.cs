@@ -30,14 +30,14 @@ public sealed record SemanticSegmenterOutput(Tensor logits, Tensor? loss, IReadO
 public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
-    public readonly SegformerDecodeHead decode_head;
+    public readonly SegformerDecodeHeadBase decode_head;
     public readonly SegFormerConfig config;
 
     public SegFormerForSemanticSegmentation(SegFormerConfig config) : base(nameof(SegFormerForSemanticSegmentation))
     {
         this.config = config.Validate();
         segformer = new SegformerModel(config);
-        decode_head = new SegformerDecodeHead(config);
+        decode_head = SegformerModules.DecodeHead(config);
         RegisterComponents();
         SegFormerInit.InitWeights(this, config);
     }

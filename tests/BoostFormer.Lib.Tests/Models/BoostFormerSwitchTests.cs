@@ -131,7 +131,7 @@ public class BoostFormerSwitchTests
         using var m = new SegFormerForSemanticSegmentation(c);
         m.eval();
         using var _ = no_grad();
-        m.decode_head.weights!.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
+        ((BoostformerWeightedSumDecodeHead)m.decode_head).weights.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
         var x = randn(1, 3, 64, 64);
         using var enc = m.segformer.forward(x);
         Tensor? sum = null;
@@ -157,5 +157,50 @@ public class BoostFormerSwitchTests
         using var m = new SegFormerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().NotContain(k => k.StartsWith("segformer.encoder.layer_norm."));
         m.state_dict().Keys.Should().NotContain(k => k.Contains("attention.output"));
+    }
+    [Theory]
+    [InlineData('a', "pooling_patch_embedding", "(a) pooling patch embedding", "pooling-patch-embedding", 25_748_822L)]
+    [InlineData('b', "poolformer_blocks", "(b) PoolFormer blocks, stages 1–2", "poolformer", 25_312_150L)]
+    [InlineData('c', "pooled_kv_attention", "(c) pooled K/V attention, stages 3–4", "pooled-kv", 25_005_526L)]
+    [InlineData('d', "remove_self_output", "(d) no attention output projection", "no-self-output", 25_979_158L)]
+    [InlineData('e', "mix_cfn", "(e) Mix-CFN", "mix-cfn", 27_661_654L)]
+    [InlineData('f', "weighted_sum_decoder", "(f) weighted-sum decoder", "weighted-sum", 25_102_682L)]
+    public void Each_switch_descriptor_applied_alone_sets_its_key_and_gives_the_published_count(char letter, string key, string name, string tag, long parameters)
+    {
+        var s = BoostformerSwitch.FromLetter(letter);
+        s.Letter.Should().Be(letter);
+        (s.Key, s.Name, s.Tag).Should().Be((key, name, tag));
+        BoostformerSwitch.Lettered[letter - 'a'].Should().BeSameAs(s);
+        var c = s.Apply(B2);
+        ChangedKeys(B2, c).Should().Equal(key);
+        BoostformerSwitch.All.Where(x => x.IsOn(c)).Should().Equal(s);
+        c.SwitchSummary().Should().Be(tag);
+        Count(c).Should().Be(parameters); // the ablation table's figures (results/ablation.md)
+    }
+
+    [Fact]
+    public void Stage_layer_norm_descriptor_has_no_letter_and_all_descriptors_make_boostformer()
+    {
+        var s = BoostformerSwitch.NoStageLayerNorm;
+        s.Letter.Should().BeNull();
+        BoostformerSwitch.Lettered.Should().NotContain(s);
+        var c = s.Apply(B2);
+        ChangedKeys(B2, c).Should().Equal("encoder_layer_norm");
+        c.SwitchSummary().Should().Be("no-stage-layernorm");
+        (Count(B2) - Count(c)).Should().Be(2L * B2.hidden_sizes.Sum());
+        var all = BoostformerSwitch.All.Aggregate(B2, (acc, x) => x.Apply(acc));
+        all.IsBoostFormer.Should().BeTrue();
+        all.Should().BeEquivalentTo(SegFormerConfig.FromName("boostformer-b2"));
+        all.SwitchSummary().Should().Be(string.Join("+", BoostformerSwitch.All.Select(x => x.Tag)));
+        B2.SwitchSummary().Should().Be("segformer");
+        FluentActions.Invoking(() => BoostformerSwitch.FromLetter('g')).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    /// <summary>The config.json keys whose values differ between <paramref name="a"/> and <paramref name="b"/>.</summary>
+    private static IEnumerable<string> ChangedKeys(SegFormerConfig a, SegFormerConfig b)
+    {
+        var ja = System.Text.Json.Nodes.JsonNode.Parse(a.ToJson())!.AsObject();
+        var jb = System.Text.Json.Nodes.JsonNode.Parse(b.ToJson())!.AsObject();
+        return ja.Where(kv => kv.Value!.ToJsonString() != jb[kv.Key]!.ToJsonString()).Select(kv => kv.Key).ToList();
     }
 }

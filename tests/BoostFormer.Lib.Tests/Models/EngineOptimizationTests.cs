@@ -23,7 +23,7 @@ public class EngineOptimizationTests
                 bn.running_mean!.normal_(0, 0.1);
                 bn.running_var!.uniform_(0.5, 1.5);
             }
-            model.decode_head.weights?.uniform_(0.5, 1.5);   // the weighted-sum decoder's stage weights (switch f)
+            (model.decode_head as BoostformerWeightedSumDecodeHead)?.weights.uniform_(0.5, 1.5);   // the weighted-sum decoder's stage weights (switch f)
         }
         model.eval();
         using var x = randn(1, 3, side, side);

@@ -1,9 +1,10 @@
 using BoostFormer.Models;
 using TorchSharp;
+using BoostFormer.Analysis;
 using BoostFormer.Visualization;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Lib.Tests.Visualization;
+namespace BoostFormer.Lib.Tests.Analysis;
 
 public class EffectiveReceptiveFieldTests
 {

@@ -1,8 +1,9 @@
 using BoostFormer.Models;
+using BoostFormer.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Visualization;
+namespace BoostFormer.Analysis;
 
 /// <summary>
 /// The effective receptive field (ERF, Luo et al. 2016) of one feature map: how strongly each input pixel influences

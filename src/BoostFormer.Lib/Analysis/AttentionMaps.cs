@@ -1,8 +1,9 @@
 using BoostFormer.Models;
+using BoostFormer.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Visualization;
+namespace BoostFormer.Analysis;
 
 /// <summary>
 /// The attention probabilities of one efficient self-attention layer for one input: [1, heads, N, M] with the N queries
@@ -56,8 +57,8 @@ public static class AttentionMaps
             for (int l = 0; l < layers.Count; l++, index++)
             {
                 var probs = output.attentions![index];
-                if (probs is null || layers[l] is not SegformerLayer layer) continue;
-                var keys = layer.attention.self.KeyValueGrid(grid.Item1, grid.Item2);
+                if (probs is null || layers[l].SelfAttention is not { } attention) continue;
+                var keys = attention.KeyValueGrid(grid.Item1, grid.Item2);
                 if (keys.height * keys.width != probs.shape[3])
                     throw new InvalidOperationException($"stage {s + 1} layer {l + 1}: {probs.shape[3]} keys do not form the expected {keys.height}x{keys.width} grid");
                 result.Add(new LayerAttention(s + 1, l + 1, probs.detach(), grid, keys));
