@@ -143,7 +143,7 @@ public class DatasetTests
             int k = s.Label.Labels[i];
             Math.Abs(s.Image.Pixels[3 * i] - pal[3 * k]).Should().BeLessOrEqualTo((int)(0.42 * pal[3 * k]) + 9);
         }
-        SegmentationDatasets.Open("synthetic", null, "train", syntheticSize: 64, syntheticCount: 4).Count.Should().Be(4);
+        Datasets.OpenSegmentation("synthetic", null, "train", new SyntheticOptions(Size: 64, Count: 4)).Count.Should().Be(4);
     }
 
     [Fact]
@@ -171,11 +171,45 @@ public class DatasetTests
             DataRoot.Resolve("/tmp/opt").Should().Be("/tmp/opt");
             Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, null);
             DataRoot.Resolve(null).Should().BeNull();
-            FluentActions.Invoking(() => SegmentationDatasets.Open("camvid", null, "val")).Should().Throw<DataFormatException>().WithMessage("*BOOSTFORMER_DATA*");
-            SegmentationDatasets.OpenOrSynthetic("camvid", null, "val", syntheticSize: 32, syntheticCount: 3).Should().BeOfType<SyntheticSceneDataset>();
-            SegmentationDatasets.OpenOrSynthetic("camvid", DataTestPaths.Data, "val").Should().BeOfType<CamVidDataset>();
+            FluentActions.Invoking(() => Datasets.OpenSegmentation("camvid", null, "val")).Should().Throw<DataFormatException>().WithMessage("*BOOSTFORMER_DATA*");
+            Datasets.OpenSegmentationOrSynthetic("camvid", null, "val", new SyntheticOptions(Size: 32, Count: 3)).Should().BeOfType<SyntheticSceneDataset>();
+            Datasets.OpenSegmentationOrSynthetic("camvid", DataTestPaths.Data, "val").Should().BeOfType<CamVidDataset>();
+
+            // Requiring an existing folder (the notebooks' rule): a missing option is an error, a missing environment value is ignored.
+            var missing = Path.Combine(Path.GetTempPath(), "bf-no-such-root-" + Guid.NewGuid().ToString("N"));
+            FluentActions.Invoking(() => DataRoot.Resolve(missing, requireExisting: true)).Should().Throw<DirectoryNotFoundException>().WithMessage($"--root={missing}: *does not exist*");
+            Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, missing);
+            var warnings = new StringWriter();
+            DataRoot.Resolve(null, requireExisting: true, warnings).Should().BeNull();
+            warnings.ToString().Should().Contain(missing);
+            DataRoot.Resolve(null).Should().Be(missing, "without the requirement the path is returned as given");
         }
         finally { Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, old); }
+    }
+
+    [Fact]
+    public void Registry_finds_every_dataset_by_name_or_alias_and_rejects_unknown_names()
+    {
+        Datasets.Get("ADE").Should().BeSameAs(Datasets.Ade20k);
+        Datasets.Get("kitti-semantic").Should().BeSameAs(Datasets.Kitti);
+        Datasets.Get("tiny-imagenet-200").Kind.Should().Be(DatasetKind.Classification);
+        Datasets.All.Select(d => d.Name).Should().OnlyHaveUniqueItems();
+        Datasets.All.SelectMany(d => d.Aliases.Append(d.Name)).Should().OnlyHaveUniqueItems();
+        FluentActions.Invoking(() => Datasets.Get("tiny-imagenet", DatasetKind.Segmentation)).Should().Throw<ArgumentException>()
+            .WithMessage("unknown segmentation dataset 'tiny-imagenet' (known: camvid, ade20k, cityscapes, kitti, synthetic)*");
+        FluentActions.Invoking(() => Datasets.Get("pascal")).Should().Throw<ArgumentException>().WithMessage("*unknown dataset 'pascal'*");
+        Datasets.CamVid.TestScale.Should().Be((480, 360));
+        Datasets.Cityscapes.TestScale.Should().Be((2048, 512));
+        Datasets.CamVid.OfficialCounts.Should().Contain(("val", 101));
+        DatasetInfo.ByName("ade").Should().BeSameAs(DatasetInfo.Ade20k);
+        foreach (var d in Datasets.All.Where(d => d.NeedsRoot))
+        {
+            d.Layout.Should().NotBeNullOrEmpty(d.Name);
+            d.IsLayoutRoot.Should().NotBeNull(d.Name);
+            (d.DownloadUrl ?? d.ManualDownload).Should().NotBeNull(d.Name);
+            (d.Kind == DatasetKind.Segmentation ? d.Info is not null && d.SegmentationReader is not null : d.ClassificationReader is not null).Should().BeTrue(d.Name);
+        }
+        Datasets.CamVid.OpenSegmentation(DataTestPaths.Data, "val").Count.Should().Be(101);
     }
 }
 
