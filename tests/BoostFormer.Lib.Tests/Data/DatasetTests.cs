@@ -6,7 +6,7 @@ namespace BoostFormer.Lib.Tests.Data;
 public class DatasetTests
 {
     [Fact]
-    public void CamVidReadsSegNetLayoutAndMapsUnlabelledToIgnore()
+    public void CamVid_reads_SegNet_layout_and_maps_unlabelled_to_ignore()
     {
         var train = new CamVidDataset(DataTestPaths.Data, "train");
         var val = new CamVidDataset(DataTestPaths.CamVid, "val");
@@ -21,7 +21,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void CamVidStatsMatchIndependentCounts()
+    public void CamVid_stats_match_independent_counts()
     {
         var fx = DataTestPaths.Fixtures["camvid_val"]!;
         var st = DatasetStats.Compute(new CamVidDataset(DataTestPaths.CamVid, "val"), "val");
@@ -40,7 +40,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void Ade20kOfficialLayoutReducesZeroLabel()
+    public void ADE20K_official_layout_reduces_zero_label()
     {
         var ds = new Ade20kDataset(DataTestPaths.Data, "train");
         ds.Count.Should().Be(1);
@@ -55,7 +55,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void Ade20kBoostFormerLayout()
+    public void ADE20K_BoostFormer_layout()
     {
         using var t = DataTestPaths.Temp();
         var img = Path.Combine(DataTestPaths.Ade, "images/training/ADE_train_00000036.jpg");
@@ -70,7 +70,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void CityscapesLabelIdsMapToTheOfficialTrainIds()
+    public void Cityscapes_label_ids_map_to_the_official_train_ids()
     {
         var ds = new CityscapesDataset(DataTestPaths.Data, "val");
         ds.Count.Should().Be(1);
@@ -90,7 +90,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void KittiSemanticUsesCityscapesIds()
+    public void KITTI_semantic_uses_Cityscapes_ids()
     {
         using var t = DataTestPaths.Temp();
         var city = new CityscapesDataset(DataTestPaths.Cityscapes, "val");
@@ -105,7 +105,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void TinyImageNetTrustsWnidsAndReadsGrayAsRgb()
+    public void TinyImageNet_trusts_wnids_and_reads_gray_as_RGB()
     {
         var wnids = File.ReadAllLines(Path.Combine(DataTestPaths.Tiny, "wnids.txt")).Where(l => l.Trim().Length > 0).ToArray();
         var train = new TinyImageNetDataset(DataTestPaths.Data, "train");
@@ -124,7 +124,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void SyntheticScenesAreDeterministicAndConsistent()
+    public void Synthetic_scenes_are_deterministic_and_consistent()
     {
         var a = new SyntheticSceneDataset(numClasses: 7, count: 10, height: 96, width: 128, seed: 3);
         var b = new SyntheticSceneDataset(numClasses: 7, count: 10, height: 96, width: 128, seed: 3);
@@ -147,7 +147,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void DatasetInfoPalettesAndNames()
+    public void Dataset_info_palettes_and_names()
     {
         DatasetInfo.Ade20k.NumClasses.Should().Be(150);
         DatasetInfo.Ade20k.ClassNames[0].Should().Be("wall");
@@ -160,7 +160,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void DataRootComesFromOptionThenEnvironment()
+    public void Data_root_comes_from_option_then_environment()
     {
         DataRoot.Resolve("/tmp/x").Should().Be("/tmp/x");
         var old = Environment.GetEnvironmentVariable(DataRoot.EnvironmentVariable);
@@ -216,7 +216,7 @@ public class DatasetTests
 public class BadInputTests
 {
     [Fact]
-    public void MissingRootAndSplitNameThePathAndLayout()
+    public void Missing_root_and_split_name_the_path_and_layout()
     {
         using var t = DataTestPaths.Temp();
         var missing = t["no-such-root"];
@@ -230,7 +230,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void CorruptImageNamesTheFileAndSkipBadCountsIt()
+    public void Corrupt_image_names_the_file_and_skip_bad_counts_it()
     {
         using var t = DataTestPaths.SmallCamVid(3);
         var ds = new CamVidDataset(t.Path, "val");
@@ -245,7 +245,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void MaskSizeMismatchNamesTheFile()
+    public void Mask_size_mismatch_names_the_file()
     {
         using var t = DataTestPaths.SmallCamVid(1);
         var ds = new CamVidDataset(t.Path, "val");
@@ -255,7 +255,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void OutOfRangeLabelNamesFileAndValue()
+    public void Out_of_range_label_names_file_and_value()
     {
         using var t = DataTestPaths.SmallCamVid(1);
         var ds = new CamVidDataset(t.Path, "val");
@@ -267,7 +267,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void BrokenListsAndAnnotationsNameTheLine()
+    public void Broken_lists_and_annotations_name_the_line()
     {
         using var t = DataTestPaths.SmallCamVid(2);
         File.AppendAllText(t["val.txt"], "val/missing.png valannot/missing.png\n");
