@@ -235,7 +235,7 @@ public class NotebookRunnerTests
     {
         var dir = NotebookTestSupport.TempDir("nb-param");
         var doc = NotebookDocument.Create();
-        doc.AddCode("$\"{Parameters.Scale}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
+        doc.AddCode("$\"{Parameters.ScaleName}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
         var path = Path.Combine(dir, "p.ipynb");
         doc.Save(path);
         var runner = new NotebookRunner(new NotebookRunOptions
@@ -273,6 +273,8 @@ public class NotebookRunnerTests
         act.Should().Throw<DirectoryNotFoundException>().WithMessage("*--param data=*missing*does not exist*");
         var bad = () => new ParameterSet("huge", null);
         bad.Should().Throw<ArgumentException>().WithMessage("*unknown scale 'huge'*");
+        new ParameterSet("CI", null).Scale.Should().Be(RunScale.Ci);
+        RunScales.Names.Should().Equal("ci", "demo", "full");
         using (Parameters.Use(new ParameterSet("ci", null, new Dictionary<string, string> { ["n"] = "x" })))
         {
             var conv = () => Parameters.Get("n", 3);
