@@ -25,7 +25,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task RunWritesTheExecutedNotebookAndPrintsProgress()
+    public async Task Run_writes_the_executed_notebook_and_prints_progress()
     {
         var outDir = Temp();
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "--scale", "ci", "--param", "answer=42", "--output", outDir);
@@ -36,7 +36,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task FailingCellExitsNonZeroNamingNotebookCellLineAndException()
+    public async Task Failing_cell_exits_non_zero_naming_notebook_cell_line_and_exception()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "fails.ipynb"), "--scale", "ci", "-o", Temp());
         code.Should().Be(1, output);
@@ -44,7 +44,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task CellPastTheTimeoutFails()
+    public async Task Cell_past_the_timeout_fails()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "timeout.ipynb"), "--timeout-per-cell", "1", "-o", Temp());
         code.Should().Be(1, output);
@@ -52,7 +52,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task AFolderRunsInOrderAndStopsAtTheFirstFailingNotebook()
+    public async Task A_folder_runs_in_order_and_stops_at_the_first_failing_notebook()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Fixtures, "-o", Temp());
         code.Should().Be(1, output);
@@ -62,7 +62,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task InPlaceWritesOutputsIntoTheSourceNotebook()
+    public async Task In_place_writes_outputs_into_the_source_notebook()
     {
         var dir = Temp();
         var nb = Path.Combine(dir, "copy.ipynb");
@@ -78,7 +78,7 @@ public class NotebooksCommandTests
     [InlineData("--param", "novalue", "--param 'novalue': expected key=value")]
     [InlineData("--param", "data=/definitely/not/here", "--param data=/definitely/not/here: the data root '/definitely/not/here' does not exist")]
     [InlineData("--timeout-per-cell", "-3", "--timeout-per-cell must be >= 0")]
-    public async Task BadArgumentsGiveOneClearError(string option, string value, string message)
+    public async Task Bad_arguments_give_one_clear_error(string option, string value, string message)
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), option, value, "-o", Temp());
         code.Should().Be(2, output);
@@ -86,7 +86,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task MissingNotebookAndUnknownScaleAreRejected()
+    public async Task Missing_notebook_and_unknown_scale_are_rejected()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", "no/such.ipynb");
         code.Should().Be(2, output);
@@ -97,7 +97,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task ConvertTurnsAPercentScriptIntoARunnableNotebookAndBack()
+    public async Task Convert_turns_a_percent_script_into_a_runnable_notebook_and_back()
     {
         var dir = Temp();
         var script = Path.Combine(dir, "demo.cs");

@@ -135,7 +135,7 @@ public sealed class NotebookRunner
             c["execution_count"] = null;
         }
 
-        log?.WriteLine($"{name}: {cells.Count} cells, scale {_options.Parameters.Scale}, data {_options.Parameters.DataRoot ?? "(synthetic)"}");
+        log?.WriteLine($"{name}: {cells.Count} cells, scale {_options.Parameters.Scale.Name()}, data {_options.Parameters.DataRoot ?? "(synthetic)"}");
         int executionCount = 0;
         CellFailure? failure = null;
         using var parameters = Parameters.Use(_options.Parameters);
@@ -210,7 +210,7 @@ public sealed class NotebookRunner
         var meta = (JsonObject)doc.Root["metadata"]!;
         meta["boostformer"] = new JsonObject
         {
-            ["scale"] = _options.Parameters.Scale,
+            ["scale"] = _options.Parameters.Scale.Name(),
             ["run_seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
             ["succeeded"] = failure is null,
         };

@@ -100,7 +100,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task SucceedingNotebookMatchesApprovedOutputsAndValidates()
+    public async Task Succeeding_notebook_matches_approved_outputs_and_validates()
     {
         var outDir = NotebookTestSupport.TempDir("nb-ok");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "succeeds.ipynb"));
@@ -129,7 +129,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ExecutedNotebookConvertsToHtmlWithItsImageAndChart()
+    public async Task Executed_notebook_converts_to_HTML_with_its_image_and_chart()
     {
         var outDir = NotebookTestSupport.TempDir("nb-html");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "succeeds.ipynb"));
@@ -143,7 +143,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task FailingCellStopsTheRunAndIsNamedWithItsLine()
+    public async Task Failing_cell_stops_the_run_and_is_named_with_its_line()
     {
         var outDir = NotebookTestSupport.TempDir("nb-fail");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "fails.ipynb"));
@@ -161,7 +161,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CompilationErrorIsReportedWithItsLine()
+    public async Task Compilation_error_is_reported_with_its_line()
     {
         var outDir = NotebookTestSupport.TempDir("nb-cs");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "compile-error.ipynb"));
@@ -172,7 +172,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CellPastItsTimeLimitFails()
+    public async Task Cell_past_its_time_limit_fails()
     {
         var outDir = NotebookTestSupport.TempDir("nb-timeout");
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -186,7 +186,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ReferenceDirectiveResolvesRelativeToTheNotebook()
+    public async Task Reference_directive_resolves_relative_to_the_notebook()
     {
         var dir = NotebookTestSupport.TempDir("nb-ref");
         Directory.CreateDirectory(Path.Combine(dir, "lib"));
@@ -211,7 +211,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task UnsupportedMagicAndNugetReferencesFailClearly()
+    public async Task Unsupported_magic_and_nuget_references_fail_clearly()
     {
         var dir = NotebookTestSupport.TempDir("nb-magic");
         var doc = NotebookDocument.Create();
@@ -231,11 +231,11 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ParametersReachTheNotebook()
+    public async Task Parameters_reach_the_notebook()
     {
         var dir = NotebookTestSupport.TempDir("nb-param");
         var doc = NotebookDocument.Create();
-        doc.AddCode("$\"{Parameters.Scale}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
+        doc.AddCode("$\"{Parameters.ScaleName}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
         var path = Path.Combine(dir, "p.ipynb");
         doc.Save(path);
         var runner = new NotebookRunner(new NotebookRunOptions
@@ -249,7 +249,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public void AutoImportedNamespacesHaveNoAmbiguousTypeNames()
+    public void Auto_imported_namespaces_have_no_ambiguous_type_names()
     {
         // Cells import every BoostFormer.* namespace of the library plus TorchSharp and TorchSharp.torch (static): two public
         // types with the same name in those namespaces would make that name ambiguous (CS0104) in every notebook.
@@ -265,7 +265,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public void ParameterResolutionFollowsParamThenEnvironment()
+    public void Parameter_resolution_follows_param_then_environment()
     {
         var dir = NotebookTestSupport.TempDir("nb-root");
         ParameterSet.Resolve("ci", new Dictionary<string, string> { ["data"] = dir }).DataRoot.Should().Be(Path.GetFullPath(dir));
@@ -273,6 +273,8 @@ public class NotebookRunnerTests
         act.Should().Throw<DirectoryNotFoundException>().WithMessage("*--param data=*missing*does not exist*");
         var bad = () => new ParameterSet("huge", null);
         bad.Should().Throw<ArgumentException>().WithMessage("*unknown scale 'huge'*");
+        new ParameterSet("CI", null).Scale.Should().Be(RunScale.Ci);
+        RunScales.Names.Should().Equal("ci", "demo", "full");
         using (Parameters.Use(new ParameterSet("ci", null, new Dictionary<string, string> { ["n"] = "x" })))
         {
             var conv = () => Parameters.Get("n", 3);
@@ -281,7 +283,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public void NotebookDocumentRoundTripsSourcesAndDropsCellIds()
+    public void Notebook_document_round_trips_sources_and_drops_cell_ids()
     {
         var dir = NotebookTestSupport.TempDir("nb-doc");
         var path = Path.Combine(dir, "d.ipynb");
