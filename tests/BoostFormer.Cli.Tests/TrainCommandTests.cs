@@ -132,7 +132,7 @@ public class TrainCommandTests
         try
         {
             // SegFormer-B0 widths with one layer a stage and three BoostFormer switches: no model name describes it.
-            var config = SegFormerConfig.FromName("segformer-b0") with { depths = new[] { 1, 1, 1, 1 }, mix_cfn = true, pooled_kv_attention = true, weighted_sum_decoder = true };
+            var config = SegformerConfig.FromName("segformer-b0") with { depths = new[] { 1, 1, 1, 1 }, mix_cfn = true, pooled_kv_attention = true, weighted_sum_decoder = true };
             var path = Path.Combine(tmp, "variant.json");
             var json = config.ToJsonObject();
             json["model"] = "b0-three-switches";
@@ -147,7 +147,7 @@ public class TrainCommandTests
                 "--split", "val", "--scale", "64x64", "--limit", "1", "--json");
             code.Should().Be(0, output);
             using var doc = JsonDocument.Parse(output[output.IndexOf('{')..]);
-            using var expected = new SegFormerForSemanticSegmentation(config with { num_labels = 5 });
+            using var expected = new SegformerForSemanticSegmentation(config with { num_labels = 5 });
             doc.RootElement.GetProperty("model").GetString().Should().Be("b0-three-switches");
             doc.RootElement.GetProperty("parameters").GetInt64().Should().Be(expected.parameter_count());
         }

@@ -29,10 +29,10 @@ public sealed class BenchCommand : ICliCommand
         {
             var size = InputSize.Parse(parse.GetValue(input)!);
             var name = parse.GetValue(model)!;
-            var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
+            var config = SegformerConfig.FromName(name, parse.GetValue(classes));
             bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
             var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
-            var r = SegFormerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
+            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(json))
             {

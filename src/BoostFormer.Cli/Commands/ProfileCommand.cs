@@ -27,8 +27,8 @@ public sealed class ProfileCommand : ICliCommand
             var d = parse.GetValue(depth);
             if (d < 0) throw new ArgumentException($"--depth must be ≥ 0, got {d}");
             var name = parse.GetValue(model)!;
-            var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
-            var report = SegFormerProfiling.Profile(config, size, conv, name);
+            var config = SegformerConfig.FromName(name, parse.GetValue(classes));
+            var report = SegformerProfiling.Profile(config, size, conv, name);
             if (parse.GetValue(json)) Console.WriteLine(ProfileRenderers.ToJson(report, d));
             else if (Console.IsOutputRedirected) Console.Write(ProfileRenderers.ToText(report, d));
             else WriteTable(report, d);

@@ -19,7 +19,7 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
     public readonly SegformerMlpBase mlp;
     public readonly SegformerDropPath drop_path;
 
-    public BoostformerPoolFormerLayer(SegFormerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
+    public BoostformerPoolFormerLayer(SegformerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
     {
         var hidden = config.hidden_sizes[stage];
         using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new Parameter(s);

@@ -14,7 +14,7 @@ public sealed class BoostformerWeightedSumDecodeHead : SegformerDecodeHeadBase
 {
     public readonly Parameter weights;
 
-    public BoostformerWeightedSumDecodeHead(SegFormerConfig config) : base(nameof(BoostformerWeightedSumDecodeHead), config)
+    public BoostformerWeightedSumDecodeHead(SegformerConfig config) : base(nameof(BoostformerWeightedSumDecodeHead), config)
     {
         using (var w = ones(new long[] { config.num_encoder_blocks, 1 })) weights = new Parameter(w);
         RegisterComponents();   // weights first, then the shared fields: the reference's order

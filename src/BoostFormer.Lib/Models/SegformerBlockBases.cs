@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
-// The substitution points of the model. Each architectural switch of SegFormerConfig picks one implementation of one of
+// The substitution points of the model. Each architectural switch of SegformerConfig picks one implementation of one of
 // these bases (SegformerModules does the picking); a new block plugs in by deriving from the same base.
 
 /// <summary>A stage's patch embedding: NCHW input to a token sequence [B, H·W, C] plus the new height and width.</summary>

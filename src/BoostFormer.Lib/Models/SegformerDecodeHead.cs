@@ -16,7 +16,7 @@ public abstract class SegformerDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>,
     public readonly ReLU activation;
     public readonly Dropout dropout;
     public readonly Conv2d classifier;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
     /// <summary>
     /// Use a faster inference path computing the same logits where the head has one (eval mode, no gradients, not while
@@ -24,7 +24,7 @@ public abstract class SegformerDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>,
     /// </summary>
     public bool fused_inference { get; set; } = true;
 
-    protected SegformerDecodeHeadBase(string name, SegFormerConfig config) : base(name)
+    protected SegformerDecodeHeadBase(string name, SegformerConfig config) : base(name)
     {
         this.config = config;
         var n = config.num_encoder_blocks;
@@ -109,7 +109,7 @@ public sealed class SegformerDecodeHead : SegformerDecodeHeadBase
     /// affine map commute (the interpolation weights sum to 1), so the logits are unchanged while the 1x1 convs run at
     /// each stage's own resolution instead of on four full-resolution maps.
     /// </summary>
-    public SegformerDecodeHead(SegFormerConfig config) : base(nameof(SegformerDecodeHead), config)
+    public SegformerDecodeHead(SegformerConfig config) : base(nameof(SegformerDecodeHead), config)
     {
         linear_fuse = nn.Conv2d(config.decoder_hidden_size * config.num_encoder_blocks, config.decoder_hidden_size, 1, bias: false);
         // Hugging Face's order (linear_c, linear_fuse, batch_norm, …): the state dict and the optimizer's parameter

@@ -27,9 +27,9 @@ public sealed class SegformerEncoder : nn.Module
     public readonly ModuleList<SegformerPatchEmbeddingsBase> patch_embeddings;
     public readonly ModuleList<ModuleList<SegformerEncoderLayerBase>> block;
     public readonly ModuleList<LayerNorm>? layer_norm;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
-    public SegformerEncoder(SegFormerConfig config) : base(nameof(SegformerEncoder))
+    public SegformerEncoder(SegformerConfig config) : base(nameof(SegformerEncoder))
     {
         this.config = config.Validate();
         var total = config.depths.Sum();
@@ -89,9 +89,9 @@ public sealed class SegformerEncoder : nn.Module
 public sealed class SegformerModel : nn.Module
 {
     public readonly SegformerEncoder encoder;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
-    public SegformerModel(SegFormerConfig config) : base(nameof(SegformerModel))
+    public SegformerModel(SegformerConfig config) : base(nameof(SegformerModel))
     {
         this.config = config;
         encoder = new SegformerEncoder(config);

@@ -17,7 +17,7 @@ public abstract class SegformerAttentionLayerBase : SegformerEncoderLayerBase
     public readonly LayerNorm layer_norm_2;
     public readonly SegformerMlpBase mlp;
 
-    protected SegformerAttentionLayerBase(string name, SegFormerConfig config, int stage, double drop_path_prob, SegformerAttentionBase attention)
+    protected SegformerAttentionLayerBase(string name, SegformerConfig config, int stage, double drop_path_prob, SegformerAttentionBase attention)
         : base(name)
     {
         var hidden = config.hidden_sizes[stage];
@@ -38,7 +38,7 @@ public abstract class SegformerAttentionLayerBase : SegformerEncoderLayerBase
 /// </summary>
 public sealed class SegformerLayer : SegformerAttentionLayerBase
 {
-    public SegformerLayer(SegFormerConfig config, int stage, double drop_path_prob)
+    public SegformerLayer(SegformerConfig config, int stage, double drop_path_prob)
         : base(nameof(SegformerLayer), config, stage, drop_path_prob,
                new SegformerAttention(SegformerModules.SelfAttention(config, stage), new SegformerSelfOutput(config.hidden_sizes[stage], config.hidden_dropout_prob))) { }
 
@@ -62,7 +62,7 @@ public sealed class SegformerLayer : SegformerAttentionLayerBase
 /// </summary>
 public sealed class BoostformerLayer : SegformerAttentionLayerBase
 {
-    public BoostformerLayer(SegFormerConfig config, int stage, double drop_path_prob)
+    public BoostformerLayer(SegformerConfig config, int stage, double drop_path_prob)
         : base(nameof(BoostformerLayer), config, stage, drop_path_prob, new BoostformerAttention(SegformerModules.SelfAttention(config, stage))) { }
 
     public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)

@@ -10,7 +10,7 @@ namespace BoostFormer.Profiling;
 /// <param name="Config">The model configuration.</param>
 /// <param name="SeedParams">The seed README's parameter figure for this row, if it reports one (e.g. "27.462M").</param>
 /// <param name="SeedMacs">The seed README's "Flops" figure (thop convention: conv+linear MACs), if any.</param>
-public sealed record AblationVariant(string Name, SegFormerConfig Config, string? SeedParams = null, string? SeedMacs = null)
+public sealed record AblationVariant(string Name, SegformerConfig Config, string? SeedParams = null, string? SeedMacs = null)
 {
     /// <summary>The switch this row turns on alone; null for the base model and for the all-switches row.</summary>
     public BoostformerSwitch? Switch { get; init; }
@@ -192,7 +192,7 @@ public static class Ablation
     /// <summary>The rows of the table for <paramref name="baseModel"/> (a <c>segformer-bN</c> name).</summary>
     public static IReadOnlyList<AblationVariant> Variants(string baseModel = "segformer-b2", int classes = 150)
     {
-        var b = SegFormerConfig.FromName(baseModel, classes);
+        var b = SegformerConfig.FromName(baseModel, classes);
         if (BoostformerSwitch.All.Any(s => s.IsOn(b)))
             throw new ArgumentException($"the ablation's base model must be a SegFormer (all switches off), got '{baseModel}'", nameof(baseModel));
         var isB2 = b.depths.SequenceEqual(new[] { 3, 4, 6, 3 }) && b.hidden_sizes.SequenceEqual(new[] { 64, 128, 320, 512 }) && classes == 150;
@@ -200,7 +200,7 @@ public static class Ablation
         var boostLabel = label.Replace("SegFormer", "BoostFormer", StringComparison.Ordinal);
         return BoostformerSwitch.Lettered.Select(s => new AblationVariant(s.Name, s.Apply(b)) { Switch = s })
             .Prepend(new AblationVariant(label, b, isB2 ? SeedSegFormerB2Params : null, isB2 ? SeedSegFormerB2Flops : null))
-            .Append(new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegFormerConfig.WithAllBoostFormerSwitches(b),
+            .Append(new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegformerConfig.WithAllBoostFormerSwitches(b),
                 isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null) { ShortName = boostLabel })
             .ToArray();
     }
@@ -216,7 +216,7 @@ public static class Ablation
         int threads = torch.get_num_threads();
         foreach (var v in Variants(options.BaseModel, options.Classes))
         {
-            using var model = new SegFormerForSemanticSegmentation(v.Config);
+            using var model = new SegformerForSemanticSegmentation(v.Config);
             var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, v.Name);
             LatencyResult? lat = null;
             if (options.Runs > 0)

@@ -19,7 +19,7 @@ public sealed class SegmentationForward : IDisposable
 
 /// <summary>
 /// What the trainer and the evaluator need from a segmentation network. A thin adapter over
-/// <c>SegFormerForSemanticSegmentation</c> (or any <see cref="nn.Module"/>) implements it.
+/// <c>SegformerForSemanticSegmentation</c> (or any <see cref="nn.Module"/>) implements it.
 /// </summary>
 public interface ISegmentationModel
 {

@@ -6,29 +6,29 @@ using BoostFormer.Models;
 namespace BoostFormer.Training;
 
 /// <summary>
-/// The model a job trains — a full <see cref="SegFormerConfig"/> — with the name tables and logs show. A model name
-/// (<c>segformer-b0</c>, <c>boostformer-b2</c>, …) is a shorthand for <see cref="SegFormerConfig.FromName"/>; a
+/// The model a job trains — a full <see cref="SegformerConfig"/> — with the name tables and logs show. A model name
+/// (<c>segformer-b0</c>, <c>boostformer-b2</c>, …) is a shorthand for <see cref="SegformerConfig.FromName"/>; a
 /// <c>config.json</c> (<see cref="FromFile"/>) gives any ablation variant. Runs and checkpoints store <see cref="ToJson"/>
 /// (the config's own JSON plus <c>"model": name</c>), so a checkpoint alone rebuilds the model it holds
 /// (<see cref="FromRecord"/>); records written before the config was stored (<c>{model, num_labels, drop_path_rate}</c>)
 /// rebuild from the name.
 /// </summary>
-public sealed record ModelSpec(string Name, SegFormerConfig Config)
+public sealed record ModelSpec(string Name, SegformerConfig Config)
 {
     /// <summary>A model name as a spec (<see cref="FromName"/>), so jobs accept <c>Model = "segformer-b0"</c>; null stays null.</summary>
     [return: NotNullIfNotNull(nameof(name))]
     public static implicit operator ModelSpec?(string? name) => name is null ? null : FromName(name);
 
-    /// <summary>The named architecture (<see cref="SegFormerConfig.FromName"/>) with <paramref name="numLabels"/> classes.</summary>
-    public static ModelSpec FromName(string name, int numLabels = 150) => new(name, SegFormerConfig.FromName(name, numLabels));
+    /// <summary>The named architecture (<see cref="SegformerConfig.FromName"/>) with <paramref name="numLabels"/> classes.</summary>
+    public static ModelSpec FromName(string name, int numLabels = 150) => new(name, SegformerConfig.FromName(name, numLabels));
 
     /// <summary>
-    /// A config file (<see cref="SegFormerConfig.FromJson"/>: ours, a parity fixture's or Hugging Face's); the name is its
+    /// A config file (<see cref="SegformerConfig.FromJson"/>: ours, a parity fixture's or Hugging Face's); the name is its
     /// <c>"model"</c> field, else the file name without extension.
     /// </summary>
     public static ModelSpec FromFile(string path)
     {
-        var config = SegFormerConfig.FromJson(path);
+        var config = SegformerConfig.FromJson(path);
         var name = JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o["model"] is JsonValue v && v.TryGetValue<string>(out var n) && n.Length > 0
             ? n : Path.GetFileNameWithoutExtension(path);
         return new ModelSpec(name, config);
@@ -63,7 +63,7 @@ public sealed record ModelSpec(string Name, SegFormerConfig Config)
         }
         catch (JsonException) { return null; }
         if (o["model"] is not JsonValue m || !m.TryGetValue<string>(out var name) || name.Length == 0) return null;
-        if (o.ContainsKey(nameof(SegFormerConfig.hidden_sizes))) return new ModelSpec(name, SegFormerConfig.FromJsonObject(o));
+        if (o.ContainsKey(nameof(SegformerConfig.hidden_sizes))) return new ModelSpec(name, SegformerConfig.FromJsonObject(o));
         // The record of runs and checkpoints written before the full configuration was stored.
         var labels = o["num_labels"] is JsonValue l ? l.GetValue<int>() : 150;
         return FromName(name, labels).WithDropPath(o["drop_path_rate"] is JsonValue d ? d.GetValue<double>() : null);

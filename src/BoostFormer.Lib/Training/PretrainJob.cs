@@ -41,7 +41,7 @@ public sealed record PretrainJob : TrainingJob
         var o = Trainer;
         manual_seed(o.Seed);
         var spec = ModelFor(train.NumClasses);
-        using var model = new SegFormerForImageClassification(spec.Config);
+        using var model = new SegformerForImageClassification(spec.Config);
         var transform = new ClsTransform { Size = ImageSize, EraseProb = RandomErasing };
         var mix = new MixupCutmix { MixupAlpha = Mixup, CutmixAlpha = Cutmix, LabelSmoothing = LabelSmoothing, Prob = Mixup > 0 || Cutmix > 0 ? 1.0 : 0.0 };
         var lo = new LoaderOptions { BatchSize = BatchSize, Seed = o.DataSeed, Shuffle = true, DropLast = true };

@@ -77,7 +77,7 @@ public sealed record SegmentationJob : TrainingJob
             ClassNames = info.ClassNames,
         });
         using var store = RunStore.Open(Database);
-        var trainer = new SegmentationTrainer(new SegFormerSegmentationModel(model), options);
+        var trainer = new SegmentationTrainer(new SegformerSegmentationModel(model), options);
         Func<IEnumerable<EvalSample>>? val = valSet is null ? null : () => DatasetBatchSource.EvalSamples(valSet, test, ValLimit);
         var id = trainer.Run(source, val, store, progress, cancellationToken);
         if (trainer.ReuseNote is { } note) log?.Invoke(note);

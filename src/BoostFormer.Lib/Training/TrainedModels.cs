@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace BoostFormer.Training;
 
 /// <summary>A segmentation model restored from a training checkpoint, with the architecture name it was trained as.</summary>
-public sealed record LoadedSegmentationModel(SegFormerForSemanticSegmentation Model, string Name) : IDisposable
+public sealed record LoadedSegmentationModel(SegformerForSemanticSegmentation Model, string Name) : IDisposable
 {
     public void Dispose() => Model.Dispose();
 }
@@ -17,10 +17,10 @@ public sealed record LoadedSegmentationModel(SegFormerForSemanticSegmentation Mo
 public static class TrainedModels
 {
     /// <summary>Builds the model of <paramref name="spec"/> (random init with <paramref name="seed"/>, then <paramref name="pretrained"/> weights if given).</summary>
-    public static (SegFormerForSemanticSegmentation model, CheckpointLoadReport? report) Build(ModelSpec spec, string? pretrained, long seed)
+    public static (SegformerForSemanticSegmentation model, CheckpointLoadReport? report) Build(ModelSpec spec, string? pretrained, long seed)
     {
         manual_seed(seed);
-        var model = new SegFormerForSemanticSegmentation(spec.Config);
+        var model = new SegformerForSemanticSegmentation(spec.Config);
         try { return (model, pretrained is null ? null : CheckpointImport.LoadInto(model, pretrained)); }
         catch
         {
@@ -64,7 +64,7 @@ public static class TrainedModels
             ? recorded ?? throw new ArgumentException($"{checkpoint} carries no model configuration: pass --model (e.g. segformer-b0) or --config", nameof(model))
             : model.WithLabels(recorded?.Config.num_labels ?? numLabels
                 ?? throw new ArgumentException($"{checkpoint} does not say how many classes it predicts: pass the dataset", nameof(numLabels)));
-        var net = new SegFormerForSemanticSegmentation(spec.Config);
+        var net = new SegformerForSemanticSegmentation(spec.Config);
         try
         {
             var weights = c.Model.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);

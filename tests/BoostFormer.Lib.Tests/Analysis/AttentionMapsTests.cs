@@ -43,7 +43,7 @@ public class AttentionMapsTests
     public void Capture_returns_each_attention_layer_with_its_grids(string name)
     {
         manual_seed(0);
-        using var model = SegFormerForSemanticSegmentation.FromName(name, 5);
+        using var model = SegformerForSemanticSegmentation.FromName(name, 5);
         using var x = randn(1, 3, 128, 128);
         var layers = AttentionMaps.Capture(model, x);
         try

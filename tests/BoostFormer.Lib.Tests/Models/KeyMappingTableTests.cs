@@ -59,7 +59,7 @@ public class KeyMappingTableTests : IClassFixture<TorchCheckpointFiles>
     public void Every_model_key_maps_there_and_back_unchanged(string name, string naming)
     {
         using var scope = NewDisposeScope();
-        using var model = SegFormerForSemanticSegmentation.FromName(name, 5);
+        using var model = SegformerForSemanticSegmentation.FromName(name, 5);
         var sd = model.state_dict();
         var n = Naming(naming);
         if (name.StartsWith("segformer"))

@@ -16,26 +16,26 @@ namespace BoostFormer.Lib.Tests.Models;
 [Collection(GlobalRngCollection.Name)]
 public class ModelStructureGoldenTests
 {
-    private static readonly SegFormerConfig B0 = SegFormerConfig.FromName("segformer-b0", 5);
+    private static readonly SegformerConfig B0 = SegformerConfig.FromName("segformer-b0", 5);
 
     public static TheoryData<string> Names => new()
     {
         "segformer-b0", "boostformer-b0", "a", "b", "c", "d", "e", "f", "b+e-off", "no-stage-ln", "cls",
     };
 
-    private static SegFormerConfig Config(string name) => name switch
+    private static SegformerConfig Config(string name) => name switch
     {
         "segformer-b0" => B0,
-        "boostformer-b0" => SegFormerConfig.FromName("boostformer-b0", 5),
+        "boostformer-b0" => SegformerConfig.FromName("boostformer-b0", 5),
         "a" => B0 with { pooling_patch_embedding = true },
         "b" => B0 with { poolformer_blocks = true },
         "c" => B0 with { pooled_kv_attention = true },
         "d" => B0 with { remove_self_output = true },
         "e" => B0 with { mix_cfn = true },
         "f" => B0 with { weighted_sum_decoder = true },
-        "b+e-off" => SegFormerConfig.FromName("boostformer-b0", 5) with { mix_cfn = false },
+        "b+e-off" => SegformerConfig.FromName("boostformer-b0", 5) with { mix_cfn = false },
         "no-stage-ln" => B0 with { encoder_layer_norm = false },
-        "cls" => SegFormerConfig.FromName("boostformer-b0", 7),
+        "cls" => SegformerConfig.FromName("boostformer-b0", 7),
         _ => throw new ArgumentException(name),
     };
 
@@ -46,7 +46,7 @@ public class ModelStructureGoldenTests
     {
         using var scope = NewDisposeScope();
         manual_seed(0);
-        nn.Module model = name == "cls" ? new SegFormerForImageClassification(Config(name)) : new SegFormerForSemanticSegmentation(Config(name));
+        nn.Module model = name == "cls" ? new SegformerForImageClassification(Config(name)) : new SegformerForSemanticSegmentation(Config(name));
         using var _m = model;
         var sd = Hash(model.state_dict().Select(kv => kv.Key + ":" + string.Join("x", kv.Value.shape)));
         var mods = Hash(model.named_modules().Select(kv => kv.name));
@@ -55,7 +55,7 @@ public class ModelStructureGoldenTests
         manual_seed(1);
         var x = randn(1, 3, 64, 64);
         Tensor y;
-        using (no_grad()) y = model is SegFormerForSemanticSegmentation s ? s.call(x) : ((SegFormerForImageClassification)model).call(x);
+        using (no_grad()) y = model is SegformerForSemanticSegmentation s ? s.call(x) : ((SegformerForImageClassification)model).call(x);
         var sum = y.to(ScalarType.Float64).sum().item<double>();
         var abs = y.to(ScalarType.Float64).abs().sum().item<double>();
         return $"{sd} {mods} {pars} {sum.ToString("E6", CultureInfo.InvariantCulture)} {abs.ToString("E6", CultureInfo.InvariantCulture)}";
@@ -94,7 +94,7 @@ public class ModelStructureGoldenTests
     public void Key_mapping_output_is_unchanged(string name, string naming, string expected)
     {
         using var scope = NewDisposeScope();
-        nn.Module model = name == "cls" ? new SegFormerForImageClassification(Config(name)) : new SegFormerForSemanticSegmentation(Config(name));
+        nn.Module model = name == "cls" ? new SegformerForImageClassification(Config(name)) : new SegformerForSemanticSegmentation(Config(name));
         using var _m = model;
         var sd = model.state_dict();
         var exported = naming == "nvlabs" ? SegformerKeyMapping.ToNvlabs(sd) : SegformerKeyMapping.ToMmseg(sd);
@@ -109,7 +109,7 @@ public class ModelStructureGoldenTests
     [InlineData("b+e-off", "0473F3470CA3BFD9")]
     public void Per_module_profile_is_unchanged(string name, string expected)
     {
-        var r = BoostFormer.Profiling.SegFormerProfiling.Profile(Config(name), new BoostFormer.Profiling.InputSize(64, 64));
+        var r = BoostFormer.Profiling.SegformerProfiling.Profile(Config(name), new BoostFormer.Profiling.InputSize(64, 64));
         var actual = Hash(r.Modules.Select(m => $"{m.Path}:{m.Params}:{m.Counts.Macs(BoostFormer.Profiling.MacKind.Conv)}:{m.Counts.Macs(BoostFormer.Profiling.MacKind.Linear)}:" +
                                                  $"{m.Counts.Macs(BoostFormer.Profiling.MacKind.Attention)}:" + string.Join(",", m.Counts.Other.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}"))));
         actual.Should().Be(expected);

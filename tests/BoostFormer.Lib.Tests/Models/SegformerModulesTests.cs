@@ -10,8 +10,8 @@ public class SegformerModulesTests
     [Fact]
     public void Segformer_and_boostformer_pick_their_modules_at_every_substitution_point()
     {
-        using var seg = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
-        using var boost = SegFormerForSemanticSegmentation.FromName("boostformer-b0", 5);
+        using var seg = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var boost = SegformerForSemanticSegmentation.FromName("boostformer-b0", 5);
         seg.segformer.encoder.patch_embeddings.Should().AllBeOfType<SegformerOverlapPatchEmbeddings>();
         boost.segformer.encoder.patch_embeddings.Should().AllBeOfType<BoostformerPoolingPatchEmbeddings>();
 
@@ -33,7 +33,7 @@ public class SegformerModulesTests
         boostLayers.Skip(2).Select(l => ((BoostformerLayer)l).mlp).Should().AllBeOfType<BoostformerMixCFN>();
         boost.decode_head.Should().BeOfType<BoostformerWeightedSumDecodeHead>();
 
-        using var convFfn = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("boostformer-b0", 5) with { mix_cfn = false });
+        using var convFfn = new SegformerForSemanticSegmentation(SegformerConfig.FromName("boostformer-b0", 5) with { mix_cfn = false });
         ((BoostformerPoolFormerLayer)convFfn.segformer.encoder.block[0][0]).mlp.Should().BeOfType<BoostformerConvMixFFN>();
         ((BoostformerLayer)convFfn.segformer.encoder.block[2][0]).mlp.Should().BeOfType<SegformerMixFFN>();
     }
@@ -41,7 +41,7 @@ public class SegformerModulesTests
     [Fact]
     public void Key_value_reducers_register_under_the_attention_and_follow_its_mode()
     {
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
         var sr = model.segformer.encoder.block[0][0].SelfAttention!;
         model.named_modules().Select(kv => kv.name).Should().NotContain(n => n.Contains("key_value_reducer"));
         sr.named_children().Select(kv => kv.name).Should().Equal("query", "key", "value", "dropout", "sr", "layer_norm");
@@ -60,7 +60,7 @@ public class SegformerModulesTests
         using var y = pooled.call(x, 16, 12);
         y.shape.Should().Equal(2, 49, 32);
         FluentActions.Invoking(() => new SegformerSequenceReduction(32, 1)).Should().Throw<ArgumentOutOfRangeException>();
-        FluentActions.Invoking(() => new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("boostformer-b0") with { kv_pool_size = 0 }))
+        FluentActions.Invoking(() => new SegformerForSemanticSegmentation(SegformerConfig.FromName("boostformer-b0") with { kv_pool_size = 0 }))
             .Should().Throw<ArgumentException>().WithMessage("*kv_pool_size*");
     }
 

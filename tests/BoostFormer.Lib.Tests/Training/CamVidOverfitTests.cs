@@ -21,11 +21,11 @@ public class CamVidOverfitTests
         var pipeline = new SegPipeline(RandomResize.KeepRatio(128, 96)); // deterministic: every image 128x96
         var source = new DatasetBatchSource(data, pipeline, batchSize: 4, seed: 0, workers: 1);
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 11) with { drop_path_rate = 0 });
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 11) with { drop_path_rate = 0 });
         var options = new SegmentationTrainerOptions { Iterations = 120, LearningRate = 1e-3, HeadLrMultiplier = 1, WarmupIterations = 10, Seed = 0 };
         using var dir = new TempDir();
         using var store = RunStore.Open(Path.Combine(dir.Path, "runs.db"));
-        var id = new SegmentationTrainer(new SegFormerSegmentationModel(model), options)
+        var id = new SegmentationTrainer(new SegformerSegmentationModel(model), options)
             .Run(source, () => DatasetBatchSource.EvalSamples(data, pipeline), store);
         var miou = store.LastEvaluation(id)["miou"];
         var loss = store.Series(id, "train", "loss");

@@ -19,7 +19,7 @@ public class ModelRecordTests
     private const string LegacyRecord = """{"model":"boostformer-b0","num_labels":11,"drop_path_rate":0.2}""";
 
     /// <summary>A small ablation variant no model name describes: SegFormer-B0 widths, one layer a stage, three switches on.</summary>
-    private static SegFormerConfig Variant() => SegFormerConfig.FromName("segformer-b0") with
+    private static SegformerConfig Variant() => SegformerConfig.FromName("segformer-b0") with
     {
         depths = new[] { 1, 1, 1, 1 }, mix_cfn = true, pooled_kv_attention = true, weighted_sum_decoder = true, kv_pool_size = 3,
     };
@@ -39,7 +39,7 @@ public class ModelRecordTests
         var id = job.Run();
 
         var expected = Variant() with { num_labels = 5 };
-        using var reference = new SegFormerForSemanticSegmentation(expected);
+        using var reference = new SegformerForSemanticSegmentation(expected);
         using var store = RunStore.Open(job.Database);
         ModelSpec.FromRecord(store.Run(id)!.ModelConfigJson)!.Config.ToJson().Should().Be(expected.ToJson(), "the run records the full configuration");
         var checkpoint = store.BestCheckpoint(id)!;
@@ -51,7 +51,7 @@ public class ModelRecordTests
         }
         CheckpointEvaluation.Evaluate(checkpoint, "synthetic", null, "val", limit: 1, syntheticSize: 64, scale: (64, 64)).Parameters
             .Should().Be(reference.parameter_count());
-        using var named = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var named = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
         named.parameter_count().Should().NotBe(reference.parameter_count(), "the variant is not the named model");
     }
 
@@ -60,7 +60,7 @@ public class ModelRecordTests
     {
         var spec = ModelSpec.FromRecord(LegacyRecord)!;
         spec.Name.Should().Be("boostformer-b0");
-        spec.Config.ToJson().Should().Be((SegFormerConfig.FromName("boostformer-b0", 11) with { drop_path_rate = 0.2 }).ToJson());
+        spec.Config.ToJson().Should().Be((SegformerConfig.FromName("boostformer-b0", 11) with { drop_path_rate = 0.2 }).ToJson());
         ModelSpec.SameRecord(LegacyRecord, spec.ToJson()).Should().BeTrue("the short and the full record describe the same model");
         ModelSpec.SameRecord(LegacyRecord, ModelSpec.FromName("boostformer-b0", 12).ToJson()).Should().BeFalse();
         ModelSpec.SameRecord("{}", "{}").Should().BeTrue();
@@ -71,7 +71,7 @@ public class ModelRecordTests
         // A checkpoint file with the short record loads into the model its name describes.
         using var dir = new TempDir();
         manual_seed(0);
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
         var path = new CheckpointManager(dir.Path).Save(new CheckpointInfo { Iteration = 1, ConfigJson = """{"model":"segformer-b0","num_labels":5,"drop_path_rate":0.1}""" },
             model.state_dict(), null);
         TrainedModels.Recorded(path)!.Name.Should().Be("segformer-b0");
@@ -83,7 +83,7 @@ public class ModelRecordTests
     [Fact]
     public void The_record_is_the_config_json_with_the_model_name()
     {
-        var spec = new ModelSpec("ablation-d", SegFormerConfig.FromName("segformer-b2", 19) with { remove_self_output = true, drop_path_rate = 0.3 });
+        var spec = new ModelSpec("ablation-d", SegformerConfig.FromName("segformer-b2", 19) with { remove_self_output = true, drop_path_rate = 0.3 });
         var json = JsonNode.Parse(spec.ToJson())!.AsObject();
         json["model"]!.GetValue<string>().Should().Be("ablation-d");
         json["remove_self_output"]!.GetValue<bool>().Should().BeTrue();

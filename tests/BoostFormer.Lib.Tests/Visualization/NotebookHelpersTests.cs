@@ -75,7 +75,7 @@ public class NotebookHelpersTests
     [Fact]
     public void Stage_breakdown_sums_to_the_model_totals()
     {
-        var report = SegFormerProfiling.Profile(SegFormerConfig.FromName("segformer-b0"), new InputSize(64, 64));
+        var report = SegformerProfiling.Profile(SegformerConfig.FromName("segformer-b0"), new InputSize(64, 64));
         var parts = StageBreakdown.ByStage(report);
         parts.Select(p => p.Part).Should().Equal("stage 1", "stage 2", "stage 3", "stage 4", "decoder");
         parts.Sum(p => p.Params).Should().Be(report.Params);

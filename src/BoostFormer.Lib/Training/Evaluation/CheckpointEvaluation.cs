@@ -28,7 +28,7 @@ public static class CheckpointEvaluation
         using var _ = net;
         var sc = scale ?? definition.TestScale;
         var opts = inference ?? (tta ? InferenceOptions.MultiScaleFlip() : new InferenceOptions());
-        var metrics = SegmentationEvaluator.Evaluate(new SegFormerSegmentationModel(net.Model), DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), limit),
+        var metrics = SegmentationEvaluator.Evaluate(new SegformerSegmentationModel(net.Model), DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), limit),
             opts, data.Info.ClassNames, progress);
         return new EvaluationResult(metrics, Math.Min(data.Count, limit ?? int.MaxValue), net.Name, checkpoint, opts.IsAugmented, net.Model.parameter_count());
     }
@@ -44,7 +44,7 @@ public static class CheckpointEvaluation
         var (net, data, definition) = Open(checkpoint, dataset, root, split, null, 128, null);
         using var _ = net;
         var sc = scale ?? definition.TestScale;
-        var adapter = new SegFormerSegmentationModel(net.Model);
+        var adapter = new SegformerSegmentationModel(net.Model);
         var result = new List<PredictionSample>();
         var test = SegPipeline.Test(sc.Long, sc.Short);
         var which = indices ?? Enumerable.Range(0, Math.Min(count, data.Count)).ToList();

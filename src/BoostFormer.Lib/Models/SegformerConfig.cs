@@ -12,7 +12,7 @@ namespace BoostFormer.Models;
 /// reference. Build one with <see cref="FromName"/> (<c>segformer-b0..b5</c>, <c>boostformer-b0..b5</c>, <c>mit-b0..b5</c>)
 /// or <see cref="FromJson"/>, and derive ablations with <c>with { mix_cfn = true }</c>.
 /// </summary>
-public sealed record SegFormerConfig
+public sealed record SegformerConfig
 {
     /// <summary>Input channels (3 for RGB).</summary>
     public int num_channels { get; init; } = 3;
@@ -93,12 +93,12 @@ public sealed record SegFormerConfig
     public bool IsBoostFormer => BoostformerSwitch.All.All(s => s.IsOn(this));
 
     /// <summary>Checks the numbers are consistent; throws <see cref="ArgumentException"/> naming the field.</summary>
-    public SegFormerConfig Validate()
+    public SegformerConfig Validate()
     {
         void Len(int[] a, string name)
         {
             if (a is null || a.Length != num_encoder_blocks)
-                throw new ArgumentException($"SegFormerConfig.{name} must have {num_encoder_blocks} entries (num_encoder_blocks), got {(a is null ? "null" : a.Length.ToString(CultureInfo.InvariantCulture))}");
+                throw new ArgumentException($"SegformerConfig.{name} must have {num_encoder_blocks} entries (num_encoder_blocks), got {(a is null ? "null" : a.Length.ToString(CultureInfo.InvariantCulture))}");
         }
         Len(depths, nameof(depths)); Len(sr_ratios, nameof(sr_ratios)); Len(hidden_sizes, nameof(hidden_sizes));
         Len(patch_sizes, nameof(patch_sizes)); Len(strides, nameof(strides)); Len(num_attention_heads, nameof(num_attention_heads));
@@ -106,39 +106,39 @@ public sealed record SegFormerConfig
         for (int i = 0; i < num_encoder_blocks; i++)
         {
             if (hidden_sizes[i] <= 0 || depths[i] < 0 || strides[i] <= 0 || patch_sizes[i] <= 0 || sr_ratios[i] <= 0 || mlp_ratios[i] <= 0 || num_attention_heads[i] <= 0)
-                throw new ArgumentException($"SegFormerConfig: stage {i} has a non-positive size (hidden {hidden_sizes[i]}, depth {depths[i]}, stride {strides[i]}, patch {patch_sizes[i]}, sr {sr_ratios[i]}, mlp {mlp_ratios[i]}, heads {num_attention_heads[i]})");
+                throw new ArgumentException($"SegformerConfig: stage {i} has a non-positive size (hidden {hidden_sizes[i]}, depth {depths[i]}, stride {strides[i]}, patch {patch_sizes[i]}, sr {sr_ratios[i]}, mlp {mlp_ratios[i]}, heads {num_attention_heads[i]})");
             if (hidden_sizes[i] % num_attention_heads[i] != 0)
-                throw new ArgumentException($"SegFormerConfig: hidden size {hidden_sizes[i]} of stage {i} is not a multiple of the number of attention heads ({num_attention_heads[i]})");
+                throw new ArgumentException($"SegformerConfig: hidden size {hidden_sizes[i]} of stage {i} is not a multiple of the number of attention heads ({num_attention_heads[i]})");
             if (mix_cfn && hidden_sizes[i] * mlp_ratios[i] % 2 != 0)
-                throw new ArgumentException($"SegFormerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
+                throw new ArgumentException($"SegformerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
         }
-        if (pooled_kv_attention && kv_pool_size <= 0) throw new ArgumentException($"SegFormerConfig.kv_pool_size must be positive with pooled_kv_attention, got {kv_pool_size}");
-        if (num_labels <= 0) throw new ArgumentException($"SegFormerConfig.num_labels must be positive, got {num_labels}");
-        if (decoder_hidden_size <= 0) throw new ArgumentException($"SegFormerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
-        if (hidden_act != "gelu") throw new ArgumentException($"SegFormerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
-        if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegFormerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
+        if (pooled_kv_attention && kv_pool_size <= 0) throw new ArgumentException($"SegformerConfig.kv_pool_size must be positive with pooled_kv_attention, got {kv_pool_size}");
+        if (num_labels <= 0) throw new ArgumentException($"SegformerConfig.num_labels must be positive, got {num_labels}");
+        if (decoder_hidden_size <= 0) throw new ArgumentException($"SegformerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
+        if (hidden_act != "gelu") throw new ArgumentException($"SegformerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
+        if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegformerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
         return this;
     }
 
     /// <summary>The SegFormer sizes B0–B5 of the paper (Table 6 / Hugging Face's nvidia/mit-b*).</summary>
-    public static SegFormerConfig ForVariant(int b, int numLabels = 150)
+    public static SegformerConfig ForVariant(int b, int numLabels = 150)
     {
         var wide = new[] { 64, 128, 320, 512 };
         var c = b switch
         {
-            0 => new SegFormerConfig { hidden_sizes = new[] { 32, 64, 160, 256 }, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
-            1 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
-            2 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 6, 3 }, decoder_hidden_size = 768 },
-            3 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 18, 3 }, decoder_hidden_size = 768 },
-            4 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 8, 27, 3 }, decoder_hidden_size = 768 },
-            5 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 6, 40, 3 }, decoder_hidden_size = 768 },
+            0 => new SegformerConfig { hidden_sizes = new[] { 32, 64, 160, 256 }, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            1 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            2 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 6, 3 }, decoder_hidden_size = 768 },
+            3 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 18, 3 }, decoder_hidden_size = 768 },
+            4 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 8, 27, 3 }, decoder_hidden_size = 768 },
+            5 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 6, 40, 3 }, decoder_hidden_size = 768 },
             _ => throw new ArgumentOutOfRangeException(nameof(b), b, "SegFormer variants are B0–B5"),
         };
         return c with { num_labels = numLabels };
     }
 
     /// <summary>All BoostFormer switches on, on top of <paramref name="c"/>'s sizes.</summary>
-    public static SegFormerConfig WithAllBoostFormerSwitches(SegFormerConfig c) => BoostformerSwitch.All.Aggregate(c, (acc, s) => s.Apply(acc));
+    public static SegformerConfig WithAllBoostFormerSwitches(SegformerConfig c) => BoostformerSwitch.All.Aggregate(c, (acc, s) => s.Apply(acc));
 
     /// <summary>Names accepted by <see cref="FromName"/>.</summary>
     public static IReadOnlyList<string> KnownNames { get; } =
@@ -149,7 +149,7 @@ public sealed record SegFormerConfig
     /// <c>mit-b0..b5</c> (same as segformer; the name of encoder-only checkpoints). Case-insensitive; "nvidia/" prefixes and
     /// suffixes such as "-finetuned-ade-512-512" are ignored.
     /// </summary>
-    public static SegFormerConfig FromName(string name, int numLabels = 150)
+    public static SegformerConfig FromName(string name, int numLabels = 150)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var n = name.Trim().ToLowerInvariant();
@@ -172,7 +172,7 @@ public sealed record SegFormerConfig
     /// fields override; <c>id2label</c> gives <c>num_labels</c> when that field is absent; fields we do not model
     /// (<c>architectures</c>, <c>model_type</c>, …) are ignored.
     /// </summary>
-    public static SegFormerConfig FromJson(string path)
+    public static SegformerConfig FromJson(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
         JsonNode? root;
@@ -192,12 +192,12 @@ public sealed record SegFormerConfig
     };
 
     /// <summary>See <see cref="FromJson"/>.</summary>
-    public static SegFormerConfig FromJsonObject(JsonObject o)
+    public static SegformerConfig FromJsonObject(JsonObject o)
     {
         var isHfConfig = o["model_type"] is JsonValue mt && mt.TryGetValue<string>(out var type) && type == "segformer";
         var boost = o["family"] is JsonValue fam && fam.TryGetValue<string>(out var family) && family.Equals("boostformer", StringComparison.OrdinalIgnoreCase);
         // Start from the family's defaults, then lay the file's fields over them (null values keep the default).
-        var merged = boost ? JsonSerializer.SerializeToNode(WithAllBoostFormerSwitches(new SegFormerConfig()), JsonOptions)!.AsObject() : new JsonObject();
+        var merged = boost ? JsonSerializer.SerializeToNode(WithAllBoostFormerSwitches(new SegformerConfig()), JsonOptions)!.AsObject() : new JsonObject();
         foreach (var (key, value) in o)
         {
             if (value is null) continue;
@@ -207,7 +207,7 @@ public sealed record SegFormerConfig
             merged[key] = value.DeepClone();
         }
         if (!o.ContainsKey(nameof(num_labels)) && o["id2label"] is JsonObject id2) merged[nameof(num_labels)] = id2.Count;
-        var c = merged.Deserialize<SegFormerConfig>(JsonOptions) ?? throw new InvalidDataException("the config is null");
+        var c = merged.Deserialize<SegformerConfig>(JsonOptions) ?? throw new InvalidDataException("the config is null");
         return c.Validate();
     }
 
