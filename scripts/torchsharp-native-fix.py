@@ -33,7 +33,8 @@ def load_error(path):
 
 def requires_strong_version(path):
     """True when the library's .gnu.version_r asks for GLIBCXX_3.4.32 without VER_FLG_WEAK."""
-    return VERSION in _verneed_flags(path) and not _verneed_flags(path)[VERSION] & VER_FLG_WEAK
+    flags = _verneed_flags(path)
+    return VERSION in flags and not flags[VERSION] & VER_FLG_WEAK
 
 
 def system_has_symbol():

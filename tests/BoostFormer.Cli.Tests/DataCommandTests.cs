@@ -29,7 +29,7 @@ public class DataCommandTests
     private static JsonNode ParseJson(string output) => JsonNode.Parse(output[output.IndexOf('{')..])!;
 
     [Fact]
-    public async Task StatsReproducesIndependentCamVidValCounts()
+    public async Task Stats_reproduces_independent_CamVid_val_counts()
     {
         var (code, output) = await CliRunner.RunAsync("data", "stats", "--dataset", "camvid", "--root", DataRoot(), "--split", "val", "--json");
         code.Should().Be(0, output);
@@ -44,7 +44,7 @@ public class DataCommandTests
     }
 
     [Fact]
-    public async Task StatsTextAndMissingRoot()
+    public async Task Stats_text_and_missing_root()
     {
         var (code, output) = await CliRunner.RunAsync("data", "stats", "--dataset", "camvid", "--root", DataRoot(), "--split", "val");
         code.Should().Be(0, output);
@@ -57,7 +57,7 @@ public class DataCommandTests
     }
 
     [Fact]
-    public async Task SkipBadSkipsAndCountsCorruptImages()
+    public async Task Skip_bad_skips_and_counts_corrupt_images()
     {
         var root = Temp();
         try
@@ -88,7 +88,7 @@ public class DataCommandTests
     }
 
     [Fact]
-    public async Task PrepareFromSegNetArchiveRewritesListsAndVerifies()
+    public async Task Prepare_from_SegNet_archive_rewrites_lists_and_verifies()
     {
         var work = Temp();
         try
@@ -128,7 +128,7 @@ public class DataCommandTests
     }
 
     [Fact]
-    public async Task CheckReportsSubsetCountsOfTheSharedSamples()
+    public async Task Check_reports_subset_counts_of_the_shared_samples()
     {
         var (code, output) = await CliRunner.RunAsync("data", "check", "--dataset", "tiny-imagenet", "--root", DataRoot());
         code.Should().Be(0, output);
@@ -139,7 +139,7 @@ public class DataCommandTests
     }
 
     [Fact]
-    public async Task BenchRunsOnSyntheticScenes()
+    public async Task Bench_runs_on_synthetic_scenes()
     {
         var (code, output) = await CliRunner.RunAsync("data", "bench", "--dataset", "synthetic", "--batches", "1", "--workers", "1");
         code.Should().Be(0, output);

@@ -3,7 +3,7 @@ namespace BoostFormer.Cli.Tests;
 public class InfoCommandTests
 {
     [Fact]
-    public async Task InfoRunsASmokeComputation()
+    public async Task Info_runs_a_smoke_computation()
     {
         var (code, output) = await CliRunner.RunAsync("info");
         code.Should().Be(0, output);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using BoostFormer.Models;
 using BoostFormer.Training.Tracking;
 
 namespace BoostFormer.Cli.Tests;
@@ -100,13 +101,59 @@ public class TrainCommandTests
     }
 
     [Fact]
-    public async Task Bad_arguments_fail_with_one_clear_message()
+    public async Task Bad_arguments_exit_2_with_one_clear_message()
     {
         var (code, output) = await CliRunner.RunAsync("eval", "--checkpoint", "/nonexistent/x.safetensors", "--dataset", "synthetic");
-        code.Should().NotBe(0);
-        output.Should().Contain("checkpoint not found: /nonexistent/x.safetensors");
-        var (code2, output2) = await CliRunner.RunAsync("train", "--model", "segformer-b9", "--dataset", "synthetic", "--iterations", "1", "--db", Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".db"));
-        code2.Should().NotBe(0);
-        output2.Should().Contain("unknown model name 'segformer-b9'");
+        code.Should().Be(2, output);
+        output.Should().Contain("error: checkpoint not found: /nonexistent/x.safetensors");
+        var db = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".db");
+        (code, output) = await CliRunner.RunAsync("train", "--model", "segformer-b9", "--dataset", "synthetic", "--iterations", "1", "--db", db);
+        code.Should().Be(2, output);
+        output.Should().Contain("unknown model name 'segformer-b9'");
+        (code, output) = await CliRunner.RunAsync("train", "--dataset", "pascal", "--iterations", "1", "--db", db);
+        code.Should().Be(2, output);
+        output.Should().Contain("unknown segmentation dataset 'pascal'");
+        (code, output) = await CliRunner.RunAsync("train", "--model", "segformer-b0", "--config", "x.json", "--db", db);
+        code.Should().Be(2, output);
+        output.Should().Contain("give --model or --config, not both");
+        (code, output) = await CliRunner.RunAsync("train", "--iterations", "many");
+        code.Should().Be(2, "a command line that does not parse is bad usage too");
+        (code, output) = await CliRunner.RunAsync("pretrain", "--root", "/nonexistent/data", "--iterations", "1", "--db", db);
+        code.Should().Be(2, output);
+        output.Should().Contain("/nonexistent/data");
+        File.Exists(db).Should().BeFalse("nothing ran");
+    }
+
+    [Fact]
+    public async Task A_variant_trained_from_a_config_file_is_evaluated_from_its_checkpoint_alone()
+    {
+        var tmp = Path.Combine(Path.GetTempPath(), "bf-cli-config-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            // SegFormer-B0 widths with one layer a stage and three BoostFormer switches: no model name describes it.
+            var config = SegformerConfig.FromName("segformer-b0") with { depths = new[] { 1, 1, 1, 1 }, mix_cfn = true, pooled_kv_attention = true, weighted_sum_decoder = true };
+            var path = Path.Combine(tmp, "variant.json");
+            var json = config.ToJsonObject();
+            json["model"] = "b0-three-switches";
+            File.WriteAllText(path, json.ToJsonString());
+            var (code, output) = await CliRunner.RunAsync("train", "--config", path, "--dataset", "synthetic", "--synthetic-size", "64", "--crop", "64", "--scale", "64x64",
+                "--iterations", "2", "--warmup", "1", "--val-limit", "1", "--workers", "1", "--db", Path.Combine(tmp, "runs.db"), "--output", Path.Combine(tmp, "out"));
+            code.Should().Be(0, output);
+            using (var store = RunStore.Open(Path.Combine(tmp, "runs.db")))
+                store.Runs().Single().Name.Should().Be("b0-three-switches-synthetic");
+
+            (code, output) = await CliRunner.RunAsync("eval", "--checkpoint", Path.Combine(tmp, "out", "iter_00000002.safetensors"), "--dataset", "synthetic",
+                "--split", "val", "--scale", "64x64", "--limit", "1", "--json");
+            code.Should().Be(0, output);
+            using var doc = JsonDocument.Parse(output[output.IndexOf('{')..]);
+            using var expected = new SegformerForSemanticSegmentation(config with { num_labels = 5 });
+            doc.RootElement.GetProperty("model").GetString().Should().Be("b0-three-switches");
+            doc.RootElement.GetProperty("parameters").GetInt64().Should().Be(expected.parameter_count());
+        }
+        finally
+        {
+            try { Directory.Delete(tmp, true); } catch (IOException) { }
+        }
     }
 }

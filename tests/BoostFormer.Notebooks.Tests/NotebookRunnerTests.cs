@@ -123,7 +123,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task SucceedingNotebookMatchesApprovedOutputsAndValidates()
+    public async Task Succeeding_notebook_matches_approved_outputs_and_validates()
     {
         var outDir = NotebookTestSupport.TempDir("nb-ok");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "succeeds.ipynb"));
@@ -173,7 +173,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ExecutedNotebookConvertsToHtmlWithItsImageAndChart()
+    public async Task Executed_notebook_converts_to_HTML_with_its_image_and_chart()
     {
         var outDir = NotebookTestSupport.TempDir("nb-html");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "succeeds.ipynb"));
@@ -187,7 +187,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task FailingCellStopsTheRunAndIsNamedWithItsLine()
+    public async Task Failing_cell_stops_the_run_and_is_named_with_its_line()
     {
         var outDir = NotebookTestSupport.TempDir("nb-fail");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "fails.ipynb"));
@@ -205,7 +205,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task NamespacesTheKernelDoesNotImportAreCompileErrors()
+    public async Task Namespaces_the_kernel_does_not_import_are_compile_errors()
     {
         // The real kernel imports System, System.Linq, System.Collections.Generic, System.Text and System.Threading.Tasks
         // only: `Path` without `using System.IO;` fails here exactly as it does in Polyglot Notebooks and Jupyter.
@@ -221,7 +221,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CellPastItsTimeLimitFails()
+    public async Task Cell_past_its_time_limit_fails()
     {
         var outDir = NotebookTestSupport.TempDir("nb-timeout");
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -236,7 +236,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CellThatEndsTheKernelProcessFailsTheRunClearly()
+    public async Task Cell_that_ends_the_kernel_process_fails_the_run_clearly()
     {
         var outDir = NotebookTestSupport.TempDir("nb-exit");
         var result = await Runner(outDir).RunAsync(Path.Combine(Fixtures, "exits.ipynb"));
@@ -251,7 +251,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ReferenceDirectiveResolvesRelativeToTheNotebook()
+    public async Task Reference_directive_resolves_relative_to_the_notebook()
     {
         var dir = NotebookTestSupport.TempDir("nb-ref");
         Directory.CreateDirectory(Path.Combine(dir, "lib"));
@@ -276,7 +276,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task TheLibraryIsLoadedOnlyByTheNotebooksOwnReferenceAndOnlyOnce()
+    public async Task The_library_is_loaded_only_by_the_notebooks_own_reference_and_only_once()
     {
         var dir = NotebookTestSupport.TempDir("nb-once");
         var doc = NotebookDocument.Create();
@@ -294,7 +294,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task CellForAKernelThatDoesNotExistFailsNamingIt()
+    public async Task Cell_for_a_kernel_that_does_not_exist_fails_naming_it()
     {
         var dir = NotebookTestSupport.TempDir("nb-magic");
         var doc = NotebookDocument.Create();
@@ -308,18 +308,18 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task ParametersReachTheNotebook()
+    public async Task Parameters_reach_the_notebook()
     {
         var dir = NotebookTestSupport.TempDir("nb-param");
         var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
         var doc = NotebookDocument.Create();
-        doc.AddCode(NotebookFixtures.LibraryCell(dir) + "$\"{Parameters.Scale}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
+        doc.AddCode(NotebookFixtures.LibraryCell(dir) + "$\"{Parameters.ScaleName}|{Parameters.Get(\"epochs\", 1)}|{Parameters.Get(\"lr\", 0.1)}|{Parameters.ByScale(1, 2, 3)}|{Parameters.DataRoot ?? \"none\"}\"");
         var path = Path.Combine(dir, "p.ipynb");
         doc.Save(path);
         var set = new BoostFormer.Notebooks.ParameterSet("demo", data, new Dictionary<string, string> { ["epochs"] = "7", ["LR"] = "0.5" });
         var runner = new NotebookRunner(new NotebookRunOptions
         {
-            Scale = set.Scale, DataRoot = set.DataRoot, Environment = set.ToEnvironment(),
+            Scale = set.Scale.Name(), DataRoot = set.DataRoot, Environment = set.ToEnvironment(),
             OutputDirectory = Path.Combine(dir, "out"), Log = TextWriter.Null,
         });
         var r = await runner.RunAsync(path);
@@ -328,7 +328,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public async Task AnOutputThatCannotBeWrittenFailsBeforeAnythingRuns()
+    public async Task An_output_that_cannot_be_written_fails_before_anything_runs()
     {
         var dir = NotebookTestSupport.TempDir("nb-unwritable");
         var blocker = Path.Combine(dir, "not-a-folder");
@@ -339,7 +339,7 @@ public class NotebookRunnerTests
     }
 
     [Fact]
-    public void NotebookDocumentRoundTripsSourcesAndDropsCellIds()
+    public void Notebook_document_round_trips_sources_and_drops_cell_ids()
     {
         var dir = NotebookTestSupport.TempDir("nb-doc");
         var path = Path.Combine(dir, "d.ipynb");

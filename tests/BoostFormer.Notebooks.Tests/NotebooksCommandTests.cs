@@ -16,7 +16,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task RunWritesTheExecutedNotebookAndPrintsProgress()
+    public async Task Run_writes_the_executed_notebook_and_prints_progress()
     {
         var outDir = Temp();
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), "--scale", "ci", "--param", "answer=42", "--output", outDir);
@@ -27,7 +27,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task FailingCellExitsNonZeroNamingNotebookCellLineAndException()
+    public async Task Failing_cell_exits_non_zero_naming_notebook_cell_line_and_exception()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "fails.ipynb"), "--scale", "ci", "-o", Temp());
         code.Should().Be(1, output);
@@ -35,7 +35,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task CellPastTheTimeoutFails()
+    public async Task Cell_past_the_timeout_fails()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "timeout.ipynb"), "--timeout-per-cell", "6", "-o", Temp());
         code.Should().Be(1, output);
@@ -43,7 +43,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task AFolderRunsInOrderAndStopsAtTheFirstFailingNotebook()
+    public async Task A_folder_runs_in_order_and_stops_at_the_first_failing_notebook()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Fixtures, "-o", Temp());
         code.Should().Be(1, output);
@@ -53,7 +53,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task InPlaceWritesOutputsIntoTheSourceNotebook()
+    public async Task In_place_writes_outputs_into_the_source_notebook()
     {
         var dir = Temp();
         var nb = Path.Combine(dir, "copy.ipynb");
@@ -72,7 +72,7 @@ public class NotebooksCommandTests
     [InlineData("--param", "data=/definitely/not/here", "--param data=/definitely/not/here: the data root '/definitely/not/here' does not exist")]
     [InlineData("--timeout-per-cell", "-3", "--timeout-per-cell must be >= 0")]
     [InlineData("--param", "max-steps=3", "--param max-steps=…: a parameter name may contain only letters, digits and '_'")]
-    public async Task BadArgumentsGiveOneClearError(string option, string value, string message)
+    public async Task Bad_arguments_give_one_clear_error(string option, string value, string message)
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "succeeds.ipynb"), option, value, "-o", Temp());
         code.Should().Be(2, output);
@@ -80,7 +80,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task ACellThatExitsTheKernelFailsTheRun()
+    public async Task A_cell_that_exits_the_kernel_fails_the_run()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", Path.Combine(Fixtures, "exits.ipynb"), "-o", Temp());
         code.Should().Be(1, output);
@@ -88,7 +88,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task AnOutputThatCannotBeWrittenIsOneClearErrorBeforeAnyCellRuns()
+    public async Task An_output_that_cannot_be_written_is_one_clear_error_before_any_cell_runs()
     {
         var blocker = Path.Combine(Temp(), "file");
         File.WriteAllText(blocker, "");
@@ -98,7 +98,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task MissingNotebookAndUnknownScaleAreRejected()
+    public async Task Missing_notebook_and_unknown_scale_are_rejected()
     {
         var (code, output) = await CliRunner.RunAsync("notebooks", "run", "no/such.ipynb");
         code.Should().Be(2, output);
@@ -109,7 +109,7 @@ public class NotebooksCommandTests
     }
 
     [Fact]
-    public async Task ConvertTurnsAPercentScriptIntoARunnableNotebookAndBack()
+    public async Task Convert_turns_a_percent_script_into_a_runnable_notebook_and_back()
     {
         var dir = Temp();
         var script = Path.Combine(dir, "demo.cs");

@@ -21,7 +21,7 @@ public class PercentScriptTests
         """;
 
     [Fact]
-    public void CellsMarkdownAndCodeAreSplitAtPercentMarkers()
+    public void Cells_markdown_and_code_are_split_at_percent_markers()
     {
         var doc = PercentScript.ToNotebook(Script);
         var cells = doc.Cells.Select(c => (JsonObject)c!).ToList();
@@ -34,7 +34,7 @@ public class PercentScriptTests
     }
 
     [Fact]
-    public void ScriptRoundTripsThroughANotebook()
+    public void Script_round_trips_through_a_notebook()
     {
         var once = PercentScript.FromNotebook(PercentScript.ToNotebook(Script));
         PercentScript.FromNotebook(PercentScript.ToNotebook(once)).Should().Be(once);
@@ -42,7 +42,7 @@ public class PercentScriptTests
     }
 
     [Fact]
-    public void NonCommentLineInAMarkdownCellIsAnError()
+    public void Non_comment_line_in_a_markdown_cell_is_an_error()
     {
         var act = () => PercentScript.ToNotebook("// %% [markdown]\n// ok\nnot a comment\n", "x.cs");
         act.Should().Throw<InvalidDataException>().WithMessage("x.cs: line 3: a markdown cell (started on line 1)*");

@@ -20,33 +20,25 @@ public sealed class AblateCommand : ICliCommand
         {
             table, input, classes, baseModel, outDir, warmup, runs, threads,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => ExitCodes.Run(() =>
         {
-            try
+            if (!parse.GetValue(table)) throw new ArgumentException("nothing to do: pass --table to build the ablation table");
+            var options = new AblationOptions
             {
-                if (!parse.GetValue(table)) throw new ArgumentException("nothing to do: pass --table to build the ablation table");
-                var options = new AblationOptions
-                {
-                    Input = InputSize.Parse(parse.GetValue(input)!),
-                    Classes = parse.GetValue(classes),
-                    BaseModel = parse.GetValue(baseModel)!,
-                    Warmup = parse.GetValue(warmup),
-                    Runs = parse.GetValue(runs),
-                    Threads = parse.GetValue(threads),
-                };
-                var result = Ablation.Run(options, Console.Error.WriteLine);
-                var (md, csv) = result.WriteTo(parse.GetValue(outDir)!);
-                Console.Write(result.ToMarkdown());
-                Console.WriteLine();
-                Console.WriteLine($"wrote {md} and {csv}");
-                return 0;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine("error: " + e.Message);
-                return 2;
-            }
-        });
+                Input = InputSize.Parse(parse.GetValue(input)!),
+                Classes = parse.GetValue(classes),
+                BaseModel = parse.GetValue(baseModel)!,
+                Warmup = parse.GetValue(warmup),
+                Runs = parse.GetValue(runs),
+                Threads = parse.GetValue(threads),
+            };
+            var result = Ablation.Run(options, Console.Error.WriteLine);
+            var (md, csv) = result.WriteTo(parse.GetValue(outDir)!);
+            Console.Write(result.ToMarkdown());
+            Console.WriteLine();
+            Console.WriteLine($"wrote {md} and {csv}");
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 }

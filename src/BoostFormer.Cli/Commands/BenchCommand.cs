@@ -25,48 +25,40 @@ public sealed class BenchCommand : ICliCommand
         {
             model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => ExitCodes.Run(() =>
         {
-            try
+            var size = InputSize.Parse(parse.GetValue(input)!);
+            var name = parse.GetValue(model)!;
+            var config = SegformerConfig.FromName(name, parse.GetValue(classes));
+            bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
+            var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
+            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
+            var inv = CultureInfo.InvariantCulture;
+            if (parse.GetValue(json))
             {
-                var size = InputSize.Parse(parse.GetValue(input)!);
-                var name = parse.GetValue(model)!;
-                var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
-                bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
-                var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
-                var r = SegFormerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
-                var inv = CultureInfo.InvariantCulture;
-                if (parse.GetValue(json))
+                var o = new JsonObject
                 {
-                    var o = new JsonObject
-                    {
-                        ["model"] = name,
-                        ["path"] = path,
-                        ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
-                        ["threads"] = r.Threads,
-                        ["warmup"] = r.Warmup,
-                        ["runs"] = r.RunsMs.Count,
-                        ["median_ms"] = Math.Round(r.MedianMs, 3),
-                        ["min_ms"] = Math.Round(r.MinMs, 3),
-                        ["max_ms"] = Math.Round(r.MaxMs, 3),
-                        ["mean_ms"] = Math.Round(r.MeanMs, 3),
-                        ["runs_ms"] = new JsonArray(r.RunsMs.Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 3))).ToArray()),
-                    };
-                    Console.WriteLine(o.ToJsonString());
-                }
-                else
-                {
-                    Console.WriteLine($"{name} {size} ({path}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
-                                      $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)");
-                }
-                return 0;
+                    ["model"] = name,
+                    ["path"] = path,
+                    ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
+                    ["threads"] = r.Threads,
+                    ["warmup"] = r.Warmup,
+                    ["runs"] = r.RunsMs.Count,
+                    ["median_ms"] = Math.Round(r.MedianMs, 3),
+                    ["min_ms"] = Math.Round(r.MinMs, 3),
+                    ["max_ms"] = Math.Round(r.MaxMs, 3),
+                    ["mean_ms"] = Math.Round(r.MeanMs, 3),
+                    ["runs_ms"] = new JsonArray(r.RunsMs.Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 3))).ToArray()),
+                };
+                Console.WriteLine(o.ToJsonString());
             }
-            catch (ArgumentException e)
+            else
             {
-                Console.Error.WriteLine("error: " + e.Message);
-                return 2;
+                Console.WriteLine($"{name} {size} ({path}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
+                                  $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)");
             }
-        });
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 }

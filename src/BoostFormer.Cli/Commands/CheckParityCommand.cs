@@ -8,8 +8,8 @@ namespace BoostFormer.Cli.Commands;
 /// <summary>
 /// <c>boostformer check-parity &lt;fixture-dir&gt; [--tolerance 1e-4] [--json]</c>: builds the model described by the fixture's
 /// config.json, loads weights.safetensors, runs input.safetensors in eval mode and compares logits and hidden states (max
-/// absolute difference), loss and gradients (relative to the max |expected|) with expected.safetensors. Exit code 0 when
-/// every output is within tolerance, 1 when one is not, 2 when the fixture cannot be read.
+/// absolute difference), loss and gradients (relative to the max |expected|) with expected.safetensors. Exit code
+/// (<see cref="ExitCodes"/>) 0 when every output is within tolerance, 1 when one is not, 2 when the fixture cannot be read.
 /// </summary>
 public sealed class CheckParityCommand : ICliCommand
 {
@@ -22,18 +22,15 @@ public sealed class CheckParityCommand : ICliCommand
         cmd.Arguments.Add(dir);
         cmd.Options.Add(tol);
         cmd.Options.Add(json);
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => ExitCodes.Run(() =>
         {
             var d = parse.GetValue(dir)!;
             var t = parse.GetValue(tol);
-            if (!(t > 0)) { Console.Error.WriteLine($"--tolerance must be positive, got {t.ToString(CultureInfo.InvariantCulture)}"); return 2; }
+            if (!(t > 0)) throw new ArgumentException($"--tolerance must be positive, got {t.ToString(CultureInfo.InvariantCulture)}");
             ParityReport report;
+            // Whatever stops the fixture from being read is bad input, not a failed comparison.
             try { report = ParityCheck.Run(d.FullName, t); }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
-            {
-                Console.Error.WriteLine($"check-parity: {e.Message}");
-                return 2;
-            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException) { return ExitCodes.Fail(e.Message, ExitCodes.Usage); }
             if (parse.GetValue(json))
             {
                 var o = new
@@ -48,8 +45,8 @@ public sealed class CheckParityCommand : ICliCommand
                 Console.WriteLine(JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true }));
             }
             else Console.WriteLine(report.Format());
-            return report.Passed ? 0 : 1;
-        });
+            return report.Passed ? ExitCodes.Success : ExitCodes.Failure;
+        }));
         return cmd;
     }
 }

@@ -25,17 +25,13 @@ public sealed class DataCommand : ICliCommand
         return cmd;
     }
 
-    private static Option<string?> RootOption() => new("--root") { Description = $"Data root or dataset folder (default: ${DataRoot.EnvironmentVariable})" };
+    private static string Preparable => Datasets.Names(filter: d => d.NeedsRoot);
 
-    private static int Fail(string message, int code = 1)
-    {
-        Console.Error.WriteLine($"error: {message}");
-        return code;
-    }
+    private static Option<string?> RootOption() => new("--root") { Description = $"Data root or dataset folder (default: ${DataRoot.EnvironmentVariable})" };
 
     private static Command Stats()
     {
-        var dataset = new Option<string>("--dataset") { Description = "camvid, ade20k, cityscapes, kitti or synthetic", DefaultValueFactory = _ => "camvid" };
+        var dataset = new Option<string>("--dataset") { Description = Datasets.Names(DatasetKind.Segmentation), DefaultValueFactory = _ => "camvid" };
         var root = RootOption();
         var split = new Option<string>("--split") { Description = "Split name (train, val, ...)", DefaultValueFactory = _ => "val" };
         var json = new Option<bool>("--json") { Description = "Print JSON (fields images, pixel_counts keyed by class index, class_weights, ...)" };
@@ -44,57 +40,53 @@ public sealed class DataCommand : ICliCommand
         {
             dataset, root, split, json, skipBad,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
+            var name = pr.GetValue(dataset)!;
+            var ds = Datasets.OpenSegmentation(name, pr.GetValue(root), pr.GetValue(split)!);
+            var st = DatasetStats.Compute(ds, pr.GetValue(split)!, pr.GetValue(skipBad));
+            var w = st.MedianFrequencyWeights();
+            if (pr.GetValue(json))
             {
-                var name = pr.GetValue(dataset)!;
-                var ds = SegmentationDatasets.Open(name, pr.GetValue(root), pr.GetValue(split)!);
-                var st = DatasetStats.Compute(ds, pr.GetValue(split)!, pr.GetValue(skipBad));
-                var w = st.MedianFrequencyWeights();
-                if (pr.GetValue(json))
+                var counts = new JsonObject();
+                var weights = new JsonObject();
+                for (int c = 0; c < st.PixelCounts.Length; c++)
                 {
-                    var counts = new JsonObject();
-                    var weights = new JsonObject();
-                    for (int c = 0; c < st.PixelCounts.Length; c++)
-                    {
-                        counts[c.ToString(CultureInfo.InvariantCulture)] = st.PixelCounts[c];
-                        weights[c.ToString(CultureInfo.InvariantCulture)] = Math.Round(w[c], 6);
-                    }
-                    var o = new JsonObject
-                    {
-                        ["dataset"] = st.Dataset,
-                        ["split"] = st.Split,
-                        ["images"] = st.Images,
-                        ["classes"] = new JsonArray(ds.Info.ClassNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
-                        ["pixel_counts"] = counts,
-                        ["ignored_pixels"] = st.IgnoredPixels,
-                        ["total_pixels"] = st.TotalPixels,
-                        ["class_weights"] = weights,
-                        ["class_weighting"] = "median frequency balancing: freq(c) = pixels(c) / pixels of images containing c; weight(c) = median(freq) / freq(c)",
-                        ["skipped"] = new JsonArray(st.Skipped.Select(s => (JsonNode)new JsonObject { ["path"] = s.Path, ["reason"] = s.Reason }).ToArray()),
-                    };
-                    Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                    counts[c.ToString(CultureInfo.InvariantCulture)] = st.PixelCounts[c];
+                    weights[c.ToString(CultureInfo.InvariantCulture)] = Math.Round(w[c], 6);
                 }
-                else
+                var o = new JsonObject
                 {
-                    Console.WriteLine($"{st.Dataset} {st.Split}: {st.Images} images, {st.TotalPixels} pixels, {st.IgnoredPixels} ignored");
-                    if (st.Skipped.Count > 0) Console.WriteLine($"skipped {st.Skipped.Count} bad samples: {string.Join("; ", st.Skipped.Select(s => s.Path))}");
-                    Console.WriteLine($"{"class",5}  {"name",-20} {"pixels",12} {"share",8} {"weight",8}");
-                    for (int c = 0; c < st.PixelCounts.Length; c++)
-                        Console.WriteLine($"{c,5}  {ds.Info.ClassNames[c],-20} {st.PixelCounts[c],12} {(double)st.PixelCounts[c] / Math.Max(1, st.TotalPixels),8:P2} {w[c],8:F4}");
-                    Console.WriteLine("weights: median frequency balancing, weight(c) = median(freq) / freq(c), freq(c) = pixels(c) / pixels of images containing c");
-                }
-                return 0;
+                    ["dataset"] = st.Dataset,
+                    ["split"] = st.Split,
+                    ["images"] = st.Images,
+                    ["classes"] = new JsonArray(ds.Info.ClassNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+                    ["pixel_counts"] = counts,
+                    ["ignored_pixels"] = st.IgnoredPixels,
+                    ["total_pixels"] = st.TotalPixels,
+                    ["class_weights"] = weights,
+                    ["class_weighting"] = "median frequency balancing: freq(c) = pixels(c) / pixels of images containing c; weight(c) = median(freq) / freq(c)",
+                    ["skipped"] = new JsonArray(st.Skipped.Select(s => (JsonNode)new JsonObject { ["path"] = s.Path, ["reason"] = s.Reason }).ToArray()),
+                };
+                Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }
-            catch (Exception e) when (e is IOException or ArgumentException) { return Fail(e.Message, 2); }
-        });
+            else
+            {
+                Console.WriteLine($"{st.Dataset} {st.Split}: {st.Images} images, {st.TotalPixels} pixels, {st.IgnoredPixels} ignored");
+                if (st.Skipped.Count > 0) Console.WriteLine($"skipped {st.Skipped.Count} bad samples: {string.Join("; ", st.Skipped.Select(s => s.Path))}");
+                Console.WriteLine($"{"class",5}  {"name",-20} {"pixels",12} {"share",8} {"weight",8}");
+                for (int c = 0; c < st.PixelCounts.Length; c++)
+                    Console.WriteLine($"{c,5}  {ds.Info.ClassNames[c],-20} {st.PixelCounts[c],12} {(double)st.PixelCounts[c] / Math.Max(1, st.TotalPixels),8:P2} {w[c],8:F4}");
+                Console.WriteLine("weights: median frequency balancing, weight(c) = median(freq) / freq(c), freq(c) = pixels(c) / pixels of images containing c");
+            }
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 
     private static Command Prepare()
     {
-        var dataset = new Option<string>("--dataset") { Description = "camvid, ade20k, cityscapes, kitti or tiny-imagenet", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = Preparable, Required = true };
         var root = RootOption();
         var from = new Option<string?>("--from") { Description = "Local folder (or .zip) holding the dataset; without it the official archive is downloaded" };
         var force = new Option<bool>("--force") { Description = "Reinstall even if the target folder exists" };
@@ -103,39 +95,31 @@ public sealed class DataCommand : ICliCommand
         {
             dataset, root, from, force, decode,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
-            {
-                var r = DataRoot.Resolve(pr.GetValue(root)) ?? throw new ArgumentException($"no data root: pass --root or set {DataRoot.EnvironmentVariable}");
-                var name = pr.GetValue(dataset)!;
-                var folder = DatasetPreparer.Prepare(name, r, pr.GetValue(from), pr.GetValue(force), Console.Out);
-                var checks = DatasetPreparer.Verify(name, folder, pr.GetValue(decode), Console.Out);
-                Console.WriteLine(checks.All(c => c.Complete) ? $"{name}: complete at {folder}" : $"{name}: installed at {folder} (not every split is complete: see above)");
-                return checks.Any(c => c.Found > 0) ? 0 : Fail($"{name}: no split has samples in {folder}", 2);
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return Fail(e.Message, 2); }
-        });
+            var r = DataRoot.Resolve(pr.GetValue(root)) ?? throw new ArgumentException($"no data root: pass --root or set {DataRoot.EnvironmentVariable}");
+            var name = pr.GetValue(dataset)!;
+            var folder = DatasetPreparer.Prepare(name, r, pr.GetValue(from), pr.GetValue(force), Console.Out);
+            var checks = DatasetPreparer.Verify(name, folder, pr.GetValue(decode), Console.Out);
+            Console.WriteLine(checks.All(c => c.Complete) ? $"{name}: complete at {folder}" : $"{name}: installed at {folder} (not every split is complete: see above)");
+            return checks.Any(c => c.Found > 0) ? ExitCodes.Success : ExitCodes.Fail($"{name}: no split has samples in {folder}", ExitCodes.Usage);
+        }));
         return cmd;
     }
 
     private static Command Check()
     {
-        var dataset = new Option<string>("--dataset") { Description = "camvid, ade20k, cityscapes, kitti or tiny-imagenet", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = Preparable, Required = true };
         var root = RootOption();
         var decode = new Option<bool>("--decode") { Description = "Decode every image and label" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "Report unreadable samples and continue" };
         var cmd = new Command("check", "Verify an installed dataset's structure and counts (and with --decode every file).") { dataset, root, decode, skipBad };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
-            {
-                var r = DataRoot.Resolve(pr.GetValue(root)) ?? throw new ArgumentException($"no data root: pass --root or set {DataRoot.EnvironmentVariable}");
-                var checks = DatasetPreparer.Verify(pr.GetValue(dataset)!, r, pr.GetValue(decode), Console.Out, pr.GetValue(skipBad));
-                return checks.Any(c => c.Found > 0) ? 0 : Fail($"no split has samples under {r}", 2);
-            }
-            catch (Exception e) when (e is IOException or ArgumentException) { return Fail(e.Message, 2); }
-        });
+            var r = DataRoot.Resolve(pr.GetValue(root)) ?? throw new ArgumentException($"no data root: pass --root or set {DataRoot.EnvironmentVariable}");
+            var checks = DatasetPreparer.Verify(pr.GetValue(dataset)!, r, pr.GetValue(decode), Console.Out, pr.GetValue(skipBad));
+            return checks.Any(c => c.Found > 0) ? ExitCodes.Success : ExitCodes.Fail($"no split has samples under {r}", ExitCodes.Usage);
+        }));
         return cmd;
     }
 
@@ -149,42 +133,38 @@ public sealed class DataCommand : ICliCommand
         {
             root, which, batches, workers,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
+            var r = DataRoot.Resolve(pr.GetValue(root));
+            var w = pr.GetValue(which)!;
+            int n = pr.GetValue(batches), wk = pr.GetValue(workers);
+            using (TorchSharp.torch.zeros(1)) { } // initialises the engine (and its thread count) before reporting it
+            Console.WriteLine($"loader benchmark: {wk} workers, {Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()}");
+            if (w is "camvid" or "all")
             {
-                var r = DataRoot.Resolve(pr.GetValue(root));
-                var w = pr.GetValue(which)!;
-                int n = pr.GetValue(batches), wk = pr.GetValue(workers);
-                using (TorchSharp.torch.zeros(1)) { } // initialises the engine (and its thread count) before reporting it
-                Console.WriteLine($"loader benchmark: {wk} workers, {Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()}");
-                if (w is "camvid" or "all")
+                if (r is null) Console.WriteLine("camvid: skipped (no data root)");
+                else
                 {
-                    if (r is null) Console.WriteLine("camvid: skipped (no data root)");
-                    else
-                    {
-                        var cam = new CamVidDataset(r, "train");
-                        StageProfile(cam, 16);
-                        RunSeg("camvid 512x512 train crops", cam, n, wk);
-                    }
+                    var cam = Datasets.CamVid.OpenSegmentation(r, "train");
+                    StageProfile(cam, 16);
+                    RunSeg("camvid 512x512 train crops", cam, n, wk);
                 }
-                if (w is "synthetic" or "all")
-                    RunSeg("synthetic 512x512 train crops", new SyntheticSceneDataset(19, 512, 360, 480), n, wk);
-                if (w is "tiny-imagenet" or "all")
-                {
-                    if (r is null) Console.WriteLine("tiny-imagenet: skipped (no data root)");
-                    else
-                    {
-                        var ds = new TinyImageNetDataset(r, "train");
-                        var loader = Loaders.Classification(ds, new ClsTransform { Size = 64 }, new MixupCutmix(),
-                            new LoaderOptions { BatchSize = 128, Workers = wk, Prefetch = 4, Seed = 1 });
-                        Time("tiny-imagenet 64x64 train (crop/flip/jitter/erase + mixup/cutmix)", loader, n, 128);
-                    }
-                }
-                return 0;
             }
-            catch (Exception e) when (e is IOException or ArgumentException) { return Fail(e.Message, 2); }
-        });
+            if (w is "synthetic" or "all")
+                RunSeg("synthetic 512x512 train crops", new SyntheticSceneDataset(19, 512, 360, 480), n, wk);
+            if (w is "tiny-imagenet" or "all")
+            {
+                if (r is null) Console.WriteLine("tiny-imagenet: skipped (no data root)");
+                else
+                {
+                    var ds = Datasets.TinyImageNet.OpenClassification(r, "train");
+                    var loader = Loaders.Classification(ds, new ClsTransform { Size = 64 }, new MixupCutmix(),
+                        new LoaderOptions { BatchSize = 128, Workers = wk, Prefetch = 4, Seed = 1 });
+                    Time("tiny-imagenet 64x64 train (crop/flip/jitter/erase + mixup/cutmix)", loader, n, 128);
+                }
+            }
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 

@@ -2,14 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using BoostFormer.Training;
+using BoostFormer.Data;
 using BoostFormer.Training.Evaluation;
 
 namespace BoostFormer.Cli.Commands;
 
 /// <summary>
 /// <c>boostformer eval</c>: mIoU, mAcc, aAcc and per-class IoU/accuracy of a checkpoint on a dataset split, at the labels'
-/// original resolution, whole-image or sliding-window, optionally with multi-scale + flip TTA.
+/// original resolution, whole-image or sliding-window, optionally with multi-scale + flip TTA. A training checkpoint is
+/// rebuilt from the model configuration it records; other checkpoints need <c>--model</c> or <c>--config</c>.
 /// </summary>
 public sealed class EvalCommand : ICliCommand
 {
@@ -17,61 +18,56 @@ public sealed class EvalCommand : ICliCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Training checkpoint (.safetensors) or any SegFormer checkpoint (with --model)", Required = true };
         var model = new Option<string?>("--model") { Description = "Architecture, when the checkpoint does not record it" };
-        var dataset = new Option<string>("--dataset") { DefaultValueFactory = _ => "camvid" };
+        var config = new Option<string?>("--config") { Description = "Model config.json, when the checkpoint does not record it" };
+        var dataset = new Option<string>("--dataset") { Description = Datasets.Names(DatasetKind.Segmentation), DefaultValueFactory = _ => "camvid" };
         var root = new Option<string?>("--root") { Description = "Data root (default: $BOOSTFORMER_DATA)" };
         var split = new Option<string>("--split") { DefaultValueFactory = _ => "val" };
         var tta = new Option<bool>("--tta") { Description = "Multi-scale (0.5–1.75) + flip test-time augmentation" };
         var slide = new Option<string?>("--slide") { Description = "Sliding-window inference CROPxSTRIDE (e.g. 512x341)" };
-        var scale = new Option<string?>("--scale") { Description = "Test resize scale LONGxSHORT (default 2048x512; camvid 480x360)" };
+        var scale = new Option<string?>("--scale") { Description = "Test resize scale LONGxSHORT (default: the dataset's, 2048x512; camvid 480x360)" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N images only" };
-        var json = new Option<bool>("--json") { Description = "Print JSON (miou, macc, aacc, per_class_iou, per_class_acc)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON (model, parameters, miou, macc, aacc, per_class_iou, per_class_acc)" };
         var cmd = new Command("eval", "Evaluate a segmentation checkpoint: mIoU, mAcc, aAcc, per-class IoU.")
         {
-            checkpoint, model, dataset, root, split, tta, slide, scale, limit, json,
+            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
+            var ds = pr.GetValue(dataset)!;
+            InferenceOptions? inf = null;
+            if (pr.GetValue(slide) is { } s)
             {
-                var ds = pr.GetValue(dataset)!;
-                InferenceOptions? inf = null;
-                if (pr.GetValue(slide) is { } s)
-                {
-                    var (c, st) = TrainCommand.ParseScale(s, ds);
-                    inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
-                    if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
-                }
-                var r = Jobs.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta), pr.GetValue(model),
-                    pr.GetValue(scale) is { } sc ? TrainCommand.ParseScale(sc, ds) : null, inf, pr.GetValue(limit));
-                var m = r.Metrics;
-                static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 6));
-                if (pr.GetValue(json))
-                {
-                    var iou = new JsonObject(); var acc = new JsonObject();
-                    for (int i = 0; i < m.ClassNames.Count; i++) { iou[m.ClassNames[i]] = Num(m.PerClassIoU[i]); acc[m.ClassNames[i]] = Num(m.PerClassAccuracy[i]); }
-                    var o = new JsonObject
-                    {
-                        ["checkpoint"] = r.Checkpoint, ["model"] = r.Model, ["dataset"] = ds, ["split"] = pr.GetValue(split), ["images"] = r.Images, ["tta"] = r.Tta,
-                        ["miou"] = Num(m.MeanIoU), ["macc"] = Num(m.MeanAccuracy), ["aacc"] = Num(m.AllAccuracy), ["per_class_iou"] = iou, ["per_class_acc"] = acc,
-                        ["convention"] = "mmseg: confusion matrix over the split at the labels' original size, ignore 255; classes absent from GT and prediction are null and excluded from means",
-                    };
-                    Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-                }
-                else
-                {
-                    Console.WriteLine($"{r.Model} on {ds}/{pr.GetValue(split)} ({r.Images} images{(r.Tta ? ", TTA" : "")})");
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mIoU {m.MeanIoU * 100:F2}  mAcc {m.MeanAccuracy * 100:F2}  aAcc {m.AllAccuracy * 100:F2}"));
-                    for (int i = 0; i < m.ClassNames.Count; i++)
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {m.ClassNames[i],-14} IoU {m.PerClassIoU[i] * 100,6:F2}  Acc {m.PerClassAccuracy[i] * 100,6:F2}"));
-                }
-                return 0;
+                var (c, st) = CliOptions.Pair(s, "--slide", "CROPxSTRIDE");
+                inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
+                if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
             }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or InvalidDataException)
+            var r = CheckpointEvaluation.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta),
+                CliOptions.Model(pr.GetValue(model), pr.GetValue(config)),
+                pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null, inf, pr.GetValue(limit));
+            var m = r.Metrics;
+            static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 6));
+            if (pr.GetValue(json))
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                var iou = new JsonObject(); var acc = new JsonObject();
+                for (int i = 0; i < m.ClassNames.Count; i++) { iou[m.ClassNames[i]] = Num(m.PerClassIoU[i]); acc[m.ClassNames[i]] = Num(m.PerClassAccuracy[i]); }
+                var o = new JsonObject
+                {
+                    ["checkpoint"] = r.Checkpoint, ["model"] = r.Model, ["parameters"] = r.Parameters, ["dataset"] = ds, ["split"] = pr.GetValue(split),
+                    ["images"] = r.Images, ["tta"] = r.Tta,
+                    ["miou"] = Num(m.MeanIoU), ["macc"] = Num(m.MeanAccuracy), ["aacc"] = Num(m.AllAccuracy), ["per_class_iou"] = iou, ["per_class_acc"] = acc,
+                    ["convention"] = "mmseg: confusion matrix over the split at the labels' original size, ignore 255; classes absent from GT and prediction are null and excluded from means",
+                };
+                Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }
-        });
+            else
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Model} ({r.Parameters:N0} parameters) on {ds}/{pr.GetValue(split)} ({r.Images} images{(r.Tta ? ", TTA" : "")})"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mIoU {m.MeanIoU * 100:F2}  mAcc {m.MeanAccuracy * 100:F2}  aAcc {m.AllAccuracy * 100:F2}"));
+                for (int i = 0; i < m.ClassNames.Count; i++)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {m.ClassNames[i],-14} IoU {m.PerClassIoU[i] * 100,6:F2}  Acc {m.PerClassAccuracy[i] * 100,6:F2}"));
+            }
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 }

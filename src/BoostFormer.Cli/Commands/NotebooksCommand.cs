@@ -15,9 +15,9 @@ public sealed class NotebooksCommand : ICliCommand
     {
         var cmd = new Command("notebooks", "Work with the workbook's notebooks.");
         var paths = new Argument<string[]>("paths") { Description = "Notebooks (.ipynb) or folders of notebooks (default: notebooks/).", Arity = ArgumentArity.ZeroOrMore };
-        var scale = new Option<string>("--scale") { Description = "Run scale exposed as Parameters.Scale: ci (seconds), demo (minutes) or full.", DefaultValueFactory = _ => "demo" };
-        scale.AcceptOnlyFromAmong("ci", "demo", "full");
-        var param = new Option<string[]>("--param", "-p") { Description = "key=value exposed as Parameters.Get(key, default) (through the kernel's environment: BOOSTFORMER_PARAM_KEY); data=DIR sets the data root.", AllowMultipleArgumentsPerToken = false };
+        var scale = new Option<string>("--scale") { Description = "Run scale exposed as Parameters.Scale: ci (seconds), demo (minutes) or full.", DefaultValueFactory = _ => RunScale.Demo.Name() };
+        scale.AcceptOnlyFromAmong(RunScales.Names.ToArray());
+        var param = new Option<string[]>("--param", "-p") { Description = "key=value exposed as Parameters.Get(key, default); (through the kernel's environment: BOOSTFORMER_PARAM_KEY); data=DIR sets the data root.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string>("--output", "-o") { Description = "Folder for executed copies.", DefaultValueFactory = _ => Path.Combine("out", "notebooks") };
         var inPlace = new Option<bool>("--in-place") { Description = "Write outputs back into the source notebooks (what the committed notebooks carry)." };
         var timeout = new Option<double>("--timeout-per-cell") { Description = "Fail a cell that runs longer than this many seconds (0 = no limit).", DefaultValueFactory = _ => 1800 };
@@ -29,46 +29,39 @@ public sealed class NotebooksCommand : ICliCommand
         run.Options.Add(output);
         run.Options.Add(inPlace);
         run.Options.Add(timeout);
-        run.SetAction(async (parseResult, _) =>
+        run.SetAction((parseResult, _) => ExitCodes.RunAsync(async () =>
         {
             var stdout = Console.Out;
-            try
+            var values = ParseParams(parseResult.GetValue(param) ?? Array.Empty<string>());
+            var set = ParameterSet.Resolve(parseResult.GetValue(scale)!, values, Console.Error);
+            var inputs = parseResult.GetValue(paths) is { Length: > 0 } p ? p : new[] { "notebooks" };
+            var notebooks = NotebookRunner.FindNotebooks(inputs);
+            if (notebooks.Count == 0) throw new ArgumentException($"no notebooks found in {string.Join(", ", inputs)}");
+            double limit = parseResult.GetValue(timeout);
+            if (limit < 0) throw new ArgumentException($"--timeout-per-cell must be >= 0, got {limit}");
+            var runner = new NotebookRunner(new NotebookRunOptions
             {
-                var values = ParseParams(parseResult.GetValue(param) ?? Array.Empty<string>());
-                var set = ParameterSet.Resolve(parseResult.GetValue(scale)!, values, Console.Error);
-                var inputs = parseResult.GetValue(paths) is { Length: > 0 } p ? p : new[] { "notebooks" };
-                var notebooks = NotebookRunner.FindNotebooks(inputs);
-                if (notebooks.Count == 0) throw new ArgumentException($"no notebooks found in {string.Join(", ", inputs)}");
-                double limit = parseResult.GetValue(timeout);
-                if (limit < 0) throw new ArgumentException($"--timeout-per-cell must be >= 0, got {limit}");
-                var runner = new NotebookRunner(new NotebookRunOptions
-                {
-                    Scale = set.Scale,
-                    DataRoot = set.DataRoot,
-                    Environment = set.ToEnvironment(),
-                    OutputDirectory = parseResult.GetValue(output)!,
-                    InPlace = parseResult.GetValue(inPlace),
-                    TimeoutPerCell = limit > 0 ? TimeSpan.FromSeconds(limit) : null,
-                    Log = stdout,
-                });
-                var results = await runner.RunAllAsync(notebooks);
-                stdout.WriteLine();
-                stdout.WriteLine($"{"notebook",-36} {"cells",5} {"seconds",8}  status");
-                foreach (var r in results)
-                    stdout.WriteLine($"{Path.GetFileName(r.Source),-36} {r.CellsExecuted,5} {r.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),8}  {(r.Succeeded ? "ok" : "FAILED")}");
-                int skipped = notebooks.Count - results.Count;
-                if (skipped > 0) stdout.WriteLine($"{skipped} notebook(s) not run after the failure");
-                var failed = results.FirstOrDefault(r => !r.Succeeded);
-                if (failed is null) return 0;
-                Console.Error.WriteLine($"error: {failed.Failure} (executed copy: {failed.Output})");
-                return 1;
-            }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-        });
+                Scale = set.Scale.Name(),
+                DataRoot = set.DataRoot,
+                Environment = set.ToEnvironment(),
+                OutputDirectory = parseResult.GetValue(output)!,
+                InPlace = parseResult.GetValue(inPlace),
+                TimeoutPerCell = limit > 0 ? TimeSpan.FromSeconds(limit) : null,
+                Log = stdout,
+            });
+            // An executed copy that cannot be written is a bad --output (usage, exit 2), found before any cell runs.
+            try { runner.CheckOutputsWritable(notebooks); }
+            catch (IOException e) { throw new ArgumentException(e.Message, e); }
+            var results = await runner.RunAllAsync(notebooks);
+            stdout.WriteLine();
+            stdout.WriteLine($"{"notebook",-36} {"cells",5} {"seconds",8}  status");
+            foreach (var r in results)
+                stdout.WriteLine($"{Path.GetFileName(r.Source),-36} {r.CellsExecuted,5} {r.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture),8}  {(r.Succeeded ? "ok" : "FAILED")}");
+            int skipped = notebooks.Count - results.Count;
+            if (skipped > 0) stdout.WriteLine($"{skipped} notebook(s) not run after the failure");
+            var failed = results.FirstOrDefault(r => !r.Succeeded);
+            return failed is null ? ExitCodes.Success : ExitCodes.Fail($"{failed.Failure} (executed copy: {failed.Output})", ExitCodes.Failure);
+        }));
         cmd.Subcommands.Add(run);
         cmd.Subcommands.Add(BuildConvert());
         return cmd;
@@ -81,37 +74,29 @@ public sealed class NotebooksCommand : ICliCommand
         var convert = new Command("convert", "Convert between .ipynb and the percent script format (// %% / // %% [markdown] cells), which is easier to write and review.");
         convert.Arguments.Add(input);
         convert.Arguments.Add(output);
-        convert.SetAction(parseResult =>
+        convert.SetAction(parseResult => ExitCodes.Run(() =>
         {
-            try
+            var from = parseResult.GetValue(input)!;
+            var to = parseResult.GetValue(output)!;
+            if (!File.Exists(from)) throw new FileNotFoundException($"'{from}' does not exist", from);
+            bool fromNotebook = from.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase), toNotebook = to.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase);
+            if (fromNotebook == toNotebook) throw new ArgumentException($"convert needs exactly one .ipynb among '{from}' and '{to}'");
+            if (toNotebook)
             {
-                var from = parseResult.GetValue(input)!;
-                var to = parseResult.GetValue(output)!;
-                if (!File.Exists(from)) throw new FileNotFoundException($"'{from}' does not exist", from);
-                bool fromNotebook = from.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase), toNotebook = to.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase);
-                if (fromNotebook == toNotebook) throw new ArgumentException($"convert needs exactly one .ipynb among '{from}' and '{to}'");
-                if (toNotebook)
-                {
-                    var doc = PercentScript.ToNotebook(File.ReadAllText(from), from);
-                    doc.Save(to);
-                    Console.WriteLine($"{from} -> {to}: {doc.Cells.Count} cells");
-                }
-                else
-                {
-                    var text = PercentScript.FromNotebook(NotebookDocument.Load(from));
-                    var tmp = to + ".tmp";
-                    File.WriteAllText(tmp, text);
-                    File.Move(tmp, to, overwrite: true);
-                    Console.WriteLine($"{from} -> {to}");
-                }
-                return 0;
+                var doc = PercentScript.ToNotebook(File.ReadAllText(from), from);
+                doc.Save(to);
+                Console.WriteLine($"{from} -> {to}: {doc.Cells.Count} cells");
             }
-            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
+            else
             {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
+                var text = PercentScript.FromNotebook(NotebookDocument.Load(from));
+                var tmp = to + ".tmp";
+                File.WriteAllText(tmp, text);
+                File.Move(tmp, to, overwrite: true);
+                Console.WriteLine($"{from} -> {to}");
             }
-        });
+            return ExitCodes.Success;
+        }));
         return convert;
     }
 

@@ -12,7 +12,8 @@ public sealed class PretrainCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "segformer-b0" };
+        var model = new Option<string?>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5 (default segformer-b0)" };
+        var config = new Option<string?>("--config") { Description = "A model config.json (any variant) instead of --model" };
         var root = new Option<string?>("--root") { Description = "Data root containing tiny-imagenet-200 (default: $BOOSTFORMER_DATA)" };
         var iterations = new Option<long?>("--iterations");
         var epochs = new Option<long?>("--epochs") { Description = "Epochs (default 1 unless --iterations)" };
@@ -22,7 +23,7 @@ public sealed class PretrainCommand : ICliCommand
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.05 };
         var warmup = new Option<long>("--warmup") { DefaultValueFactory = _ => 0 };
         var clip = new Option<double?>("--clip-grad");
-        var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => 0.1 };
+        var dropPath = new Option<double?>("--drop-path") { Description = "Stochastic depth rate (default: the model config's, 0.1)" };
         var mixup = new Option<double>("--mixup") { DefaultValueFactory = _ => 0.8 };
         var cutmix = new Option<double>("--cutmix") { DefaultValueFactory = _ => 1.0 };
         var smoothing = new Option<double>("--label-smoothing") { DefaultValueFactory = _ => 0.1 };
@@ -41,45 +42,37 @@ public sealed class PretrainCommand : ICliCommand
         var logEvery = new Option<long>("--log-every") { DefaultValueFactory = _ => 10 };
         var cmd = new Command("pretrain", "Pretrain an encoder on Tiny-ImageNet (DeiT recipe); saves encoder.safetensors.")
         {
-            model, root, iterations, epochs, batch, size, lr, wd, warmup, clip, dropPath, mixup, cutmix, smoothing, erase, trainLimit, valLimit,
+            model, config, root, iterations, epochs, batch, size, lr, wd, warmup, clip, dropPath, mixup, cutmix, smoothing, erase, trainLimit, valLimit,
             evalEvery, ckptEvery, seed, db, name, output, resume, reuse, workers, logEvery,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
+            var its = pr.GetValue(iterations);
+            var eps = pr.GetValue(epochs);
+            if (its is null && eps is null) eps = 1;
+            var spec = CliOptions.Model(pr.GetValue(model), pr.GetValue(config)) ?? "segformer-b0";
+            var job = new PretrainJob
             {
-                var its = pr.GetValue(iterations);
-                var eps = pr.GetValue(epochs);
-                if (its is null && eps is null) eps = 1;
-                var m = pr.GetValue(model)!;
-                var job = new PretrainJob
+                Model = spec, Root = pr.GetValue(root), ImageSize = pr.GetValue(size), BatchSize = pr.GetValue(batch), DropPath = pr.GetValue(dropPath),
+                Mixup = pr.GetValue(mixup), Cutmix = pr.GetValue(cutmix), LabelSmoothing = pr.GetValue(smoothing), RandomErasing = pr.GetValue(erase),
+                TrainLimit = pr.GetValue(trainLimit), ValLimit = pr.GetValue(valLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
+                Workers = pr.GetValue(workers),
+                Trainer = new PretrainOptions
                 {
-                    Model = m, Root = pr.GetValue(root), ImageSize = pr.GetValue(size), BatchSize = pr.GetValue(batch), DropPath = pr.GetValue(dropPath),
-                    Mixup = pr.GetValue(mixup), Cutmix = pr.GetValue(cutmix), LabelSmoothing = pr.GetValue(smoothing), RandomErasing = pr.GetValue(erase),
-                    TrainLimit = pr.GetValue(trainLimit), ValLimit = pr.GetValue(valLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
-                    Workers = pr.GetValue(workers),
-                    Trainer = new PretrainOptions
-                    {
-                        RunName = pr.GetValue(name) ?? $"{m}-tiny-imagenet", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr),
-                        WeightDecay = pr.GetValue(wd), WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip),
-                        EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed),
-                        Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
-                    },
-                };
-                var id = TrainingConsole.RunPretrain(p => Jobs.Pretrain(job, p, Console.WriteLine), pr.GetValue(logEvery));
-                using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
-                var last = store.LastEvaluation(id);
-                Console.WriteLine(last.TryGetValue("top1", out var t1)
-                    ? FormattableString.Invariant($"run {id} finished: val top-1 {t1 * 100:F2}  top-5 {last["top5"] * 100:F2}  (database {store.Path})")
-                    : $"run {id} finished (database {store.Path})");
-                return 0;
-            }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+                    RunName = pr.GetValue(name) ?? $"{spec.Name}-tiny-imagenet", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr),
+                    WeightDecay = pr.GetValue(wd), WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip),
+                    EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed),
+                    Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
+                },
+            };
+            var id = TrainingConsole.Run("pretraining", p => job.Run(p, Console.WriteLine), pr.GetValue(logEvery));
+            using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
+            var last = store.LastEvaluation(id);
+            Console.WriteLine(last.TryGetValue("top1", out var t1)
+                ? FormattableString.Invariant($"run {id} finished: val top-1 {t1 * 100:F2}  top-5 {last["top5"] * 100:F2}  (database {store.Path})")
+                : $"run {id} finished (database {store.Path})");
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 }

@@ -20,28 +20,20 @@ public sealed class ProfileCommand : ICliCommand
         {
             model, input, classes, json, convention, depth,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => ExitCodes.Run(() =>
         {
-            try
-            {
-                var size = InputSize.Parse(parse.GetValue(input)!);
-                var conv = ProfileRenderers.ParseConvention(parse.GetValue(convention)!);
-                var d = parse.GetValue(depth);
-                if (d < 0) throw new ArgumentException($"--depth must be ≥ 0, got {d}");
-                var name = parse.GetValue(model)!;
-                var config = SegFormerConfig.FromName(name, parse.GetValue(classes));
-                var report = SegFormerProfiling.Profile(config, size, conv, name);
-                if (parse.GetValue(json)) Console.WriteLine(ProfileRenderers.ToJson(report, d));
-                else if (Console.IsOutputRedirected) Console.Write(ProfileRenderers.ToText(report, d));
-                else WriteTable(report, d);
-                return 0;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine("error: " + e.Message);
-                return 2;
-            }
-        });
+            var size = InputSize.Parse(parse.GetValue(input)!);
+            var conv = ProfileRenderers.ParseConvention(parse.GetValue(convention)!);
+            var d = parse.GetValue(depth);
+            if (d < 0) throw new ArgumentException($"--depth must be ≥ 0, got {d}");
+            var name = parse.GetValue(model)!;
+            var config = SegformerConfig.FromName(name, parse.GetValue(classes));
+            var report = SegformerProfiling.Profile(config, size, conv, name);
+            if (parse.GetValue(json)) Console.WriteLine(ProfileRenderers.ToJson(report, d));
+            else if (Console.IsOutputRedirected) Console.Write(ProfileRenderers.ToText(report, d));
+            else WriteTable(report, d);
+            return ExitCodes.Success;
+        }));
         return cmd;
     }
 

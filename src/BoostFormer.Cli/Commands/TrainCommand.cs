@@ -1,32 +1,35 @@
 using System.CommandLine;
-using System.Globalization;
+using BoostFormer.Data;
+using BoostFormer.Profiling;
 using BoostFormer.Training;
 using BoostFormer.Training.Losses;
 
 namespace BoostFormer.Cli.Commands;
 
 /// <summary>
-/// <c>boostformer train</c>: fine-tunes a SegFormer/BoostFormer model on a segmentation dataset with the SegFormer recipe
-/// (AdamW, poly decay with warmup, head lr ×10), optional auxiliary FCN head, OHEM, class-balanced weights and label
-/// smoothing; checkpoints and resumes; logs every step and evaluation to the SQLite tracking database.
+/// <c>boostformer train</c>: fine-tunes a SegFormer/BoostFormer model — a named one or any variant from a config.json — on
+/// a segmentation dataset with the SegFormer recipe (AdamW, poly decay with warmup, head lr ×10), optional auxiliary FCN
+/// head, OHEM, class-balanced weights and label smoothing; checkpoints (which record the full model configuration) and
+/// resumes; logs every step and evaluation to the SQLite tracking database.
 /// </summary>
 public sealed class TrainCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5", DefaultValueFactory = _ => "segformer-b0" };
-        var dataset = new Option<string>("--dataset") { Description = "camvid, ade20k, cityscapes, kitti or synthetic", DefaultValueFactory = _ => "camvid" };
+        var model = new Option<string?>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5 (default segformer-b0)" };
+        var config = new Option<string?>("--config") { Description = "A model config.json (any variant: BoostFormer switches, sizes) instead of --model" };
+        var dataset = new Option<string>("--dataset") { Description = Datasets.Names(DatasetKind.Segmentation), DefaultValueFactory = _ => "camvid" };
         var root = new Option<string?>("--root") { Description = "Data root (default: $BOOSTFORMER_DATA)" };
         var iterations = new Option<long?>("--iterations") { Description = "Optimizer steps (default 1000 unless --epochs)" };
         var epochs = new Option<long?>("--epochs") { Description = "Epochs (instead of --iterations)" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 2 };
         var crop = new Option<int>("--crop") { Description = "Square training crop", DefaultValueFactory = _ => 512 };
-        var scale = new Option<string?>("--scale") { Description = "Resize scale LONGxSHORT before the 0.5–2.0 random ratio (default 2048x512; camvid 480x360)" };
+        var scale = new Option<string?>("--scale") { Description = "Resize scale LONGxSHORT before the 0.5–2.0 random ratio (default: the dataset's, 2048x512; camvid 480x360)" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 6e-5 };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.01 };
         var warmup = new Option<long>("--warmup") { Description = "Linear warmup iterations", DefaultValueFactory = _ => 1500 };
         var clip = new Option<double?>("--clip-grad") { Description = "Clip the global gradient norm to this value" };
-        var dropPath = new Option<double>("--drop-path") { DefaultValueFactory = _ => 0.1 };
+        var dropPath = new Option<double?>("--drop-path") { Description = "Stochastic depth rate (default: the model config's, 0.1)" };
         var aux = new Option<bool>("--aux-head") { Description = "Auxiliary FCN head on stage 3 (loss weight --aux-weight)" };
         var auxWeight = new Option<double>("--aux-weight") { DefaultValueFactory = _ => 0.4 };
         var ohem = new Option<double?>("--ohem-thresh") { Description = "OHEM: keep pixels whose GT probability is below this (with --ohem-min-kept)" };
@@ -50,53 +53,44 @@ public sealed class TrainCommand : ICliCommand
         var synthSize = new Option<int>("--synthetic-size") { DefaultValueFactory = _ => 128 };
         var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
         {
-            model, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
+            model, config, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
             smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
+            var ds = pr.GetValue(dataset)!;
+            var spec = CliOptions.Model(pr.GetValue(model), pr.GetValue(config)) ?? "segformer-b0";
+            var its = pr.GetValue(iterations);
+            var eps = pr.GetValue(epochs);
+            if (its is null && eps is null) its = 1000;
+            var job = new SegmentationJob
             {
-                var ds = pr.GetValue(dataset)!;
-                var m = pr.GetValue(model)!;
-                var sc = ParseScale(pr.GetValue(scale), ds);
-                var its = pr.GetValue(iterations);
-                var eps = pr.GetValue(epochs);
-                if (its is null && eps is null) its = 1000;
-                var runName = pr.GetValue(name) ?? $"{m}-{ds}";
-                var job = new SegmentationJob
+                Model = spec, Dataset = ds, Root = pr.GetValue(root), CropSize = pr.GetValue(crop), BatchSize = pr.GetValue(batch),
+                Scale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null,
+                DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
+                ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
+                Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5),
+                Trainer = new SegmentationTrainerOptions
                 {
-                    Model = m, Dataset = ds, Root = pr.GetValue(root), CropSize = pr.GetValue(crop), Scale = sc, BatchSize = pr.GetValue(batch),
-                    DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
-                    ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
-                    Workers = pr.GetValue(workers), Synthetic = (pr.GetValue(synthSize), 64, 5),
-                    Trainer = new SegmentationTrainerOptions
+                    RunName = pr.GetValue(name) ?? $"{spec.Name}-{ds}", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
+                    WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
+                    EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
+                    Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
+                    Loss = new SegmentationLossOptions
                     {
-                        RunName = runName, Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
-                        WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
-                        EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
-                        Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
-                        Loss = new SegmentationLossOptions
-                        {
-                            AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing),
-                            Ohem = pr.GetValue(ohem) is { } t ? new OhemOptions(t, pr.GetValue(ohemMin)) : null,
-                        },
+                        AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing),
+                        Ohem = pr.GetValue(ohem) is { } t ? new OhemOptions(t, pr.GetValue(ohemMin)) : null,
                     },
-                };
-                var id = TrainingConsole.RunSegmentation(p => Jobs.Train(job, p, Console.WriteLine), pr.GetValue(logEvery));
-                using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
-                var last = store.LastEvaluation(id);
-                Console.WriteLine(last.TryGetValue("miou", out var miou)
-                    ? FormattableString.Invariant($"run {id} finished: val mIoU {miou * 100:F2}  (database {store.Path})")
-                    : $"run {id} finished (database {store.Path})");
-                return 0;
-            }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+                },
+            };
+            var id = TrainingConsole.Run("training", p => job.Run(p, Console.WriteLine), pr.GetValue(logEvery));
+            using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
+            var last = store.LastEvaluation(id);
+            Console.WriteLine(last.TryGetValue("miou", out var miou)
+                ? FormattableString.Invariant($"run {id} finished: val mIoU {miou * 100:F2}  (database {store.Path})")
+                : $"run {id} finished (database {store.Path})");
+            return ExitCodes.Success;
+        }));
         cmd.Subcommands.Add(StepBench());
         return cmd;
     }
@@ -117,39 +111,22 @@ public sealed class TrainCommand : ICliCommand
         {
             model, input, batch, classes, threads, warmup, runs, json, naive,
         };
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => ExitCodes.Run(() =>
         {
-            try
-            {
-                var (h, w) = ParseScale(pr.GetValue(input), "");
-                if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
-                if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
-                var t = TrainStepBenchmark.Run(pr.GetValue(model)!, h, w, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive));
-                if (pr.GetValue(json))
-                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-                    {
-                        ["model"] = t.Model, ["input"] = t.Input, ["threads"] = t.Threads, ["median_ms"] = t.MedianMs, ["min_ms"] = t.MinMs,
-                        ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss,
-                    }));
-                else
-                    Console.WriteLine(FormattableString.Invariant($"train step {t.Model} {string.Join("x", t.Input)} threads={t.Threads}: median {t.MedianMs:F1} ms (min {t.MinMs:F1}, max {t.MaxMs:F1}, {t.Runs} runs)"));
-                return 0;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+            var size = InputSize.Parse(pr.GetValue(input)!);
+            if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
+            if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
+            var t = TrainStepBenchmark.Run(pr.GetValue(model)!, size.Height, size.Width, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive));
+            if (pr.GetValue(json))
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["model"] = t.Model, ["input"] = t.Input, ["threads"] = t.Threads, ["median_ms"] = t.MedianMs, ["min_ms"] = t.MinMs,
+                    ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss,
+                }));
+            else
+                Console.WriteLine(FormattableString.Invariant($"train step {t.Model} {string.Join("x", t.Input)} threads={t.Threads}: median {t.MedianMs:F1} ms (min {t.MinMs:F1}, max {t.MaxMs:F1}, {t.Runs} runs)"));
+            return ExitCodes.Success;
+        }));
         return cmd;
-    }
-
-    internal static (int, int) ParseScale(string? s, string dataset)
-    {
-        if (s is null) return dataset.Equals("camvid", StringComparison.OrdinalIgnoreCase) ? (480, 360) : (2048, 512);
-        var parts = s.Split('x', 'X');
-        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var a) || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var b) || a <= 0 || b <= 0)
-            throw new ArgumentException($"--scale must be LONGxSHORT with positive integers (e.g. 2048x512), got '{s}'");
-        return (a, b);
     }
 }

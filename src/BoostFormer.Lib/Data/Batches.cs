@@ -75,7 +75,8 @@ public static class Loaders
         }
         int h = imgs.Max(x => x.Height), w = imgs.Max(x => x.Width);
         // Filled as managed arrays, then copied into tensors once (TorchSharp exposes no span over a tensor's storage).
-        var dst = new float[(long)n * 3 * h * w].AsSpan();
+        var dstArray = new float[(long)n * 3 * h * w];
+        var dst = dstArray.AsSpan();
         var ldstArray = new long[(long)n * h * w];
         ldstArray.AsSpan().Fill(255L);
         var ldst = ldstArray.AsSpan();
@@ -104,7 +105,7 @@ public static class Loaders
                 }
             }
         }
-        var images = tensor(dst.ToArray(), new long[] { n, 3, h, w });
+        var images = tensor(dstArray, new long[] { n, 3, h, w });
         try
         {
             var labels = tensor(ldstArray, new long[] { n, h, w });

@@ -51,35 +51,6 @@ public sealed class DataFormatException : IOException
     public DataFormatException(string message, string? path = null, Exception? inner = null) : base(message, inner) { FilePath = path; }
 }
 
-/// <summary>Finds the data root: an explicit option first, else the <c>BOOSTFORMER_DATA</c> environment variable.</summary>
-public static class DataRoot
-{
-    public const string EnvironmentVariable = "BOOSTFORMER_DATA";
-
-    /// <summary>The data root, or null when neither the option nor <c>BOOSTFORMER_DATA</c> is set (callers then use the synthetic dataset).</summary>
-    public static string? Resolve(string? option)
-    {
-        if (!string.IsNullOrWhiteSpace(option)) return Path.GetFullPath(option);
-        var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        return string.IsNullOrWhiteSpace(env) ? null : Path.GetFullPath(env);
-    }
-
-    /// <summary>
-    /// The folder of a dataset under a root: <paramref name="root"/> itself when it already holds the layout, else
-    /// <c>root/&lt;one of names&gt;</c>.
-    /// </summary>
-    public static string Locate(string root, Func<string, bool> looksRight, params string[] names)
-    {
-        if (looksRight(root)) return root;
-        foreach (var n in names)
-        {
-            var p = Path.Combine(root, n);
-            if (looksRight(p)) return p;
-        }
-        return root;
-    }
-}
-
 /// <summary>Image/label reading shared by the datasets, with errors that name the file.</summary>
 public static class SampleReader
 {

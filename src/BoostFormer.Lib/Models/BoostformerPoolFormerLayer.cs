@@ -16,20 +16,17 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
     public readonly Parameter layer_scale_2;
     public readonly BatchNorm2d norm_1;
     public readonly BatchNorm2d norm_2;
-    public readonly nn.Module<Tensor, Tensor> mlp;
+    public readonly SegformerMlpBase mlp;
     public readonly SegformerDropPath drop_path;
 
-    public BoostformerPoolFormerLayer(SegFormerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
+    public BoostformerPoolFormerLayer(SegformerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
     {
         var hidden = config.hidden_sizes[stage];
         using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new Parameter(s);
         using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_2 = new Parameter(s);
         norm_1 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
         norm_2 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
-        var mlpHidden = hidden * config.mlp_ratios[stage];
-        mlp = config.mix_cfn
-            ? new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: false, config.batch_norm_eps)
-            : new BoostformerConvMixFFN(hidden, mlpHidden);
+        mlp = SegformerModules.Mlp(config, stage, poolFormerLayer: true);
         drop_path = new SegformerDropPath(drop_path_prob);
         RegisterComponents();
     }
@@ -43,7 +40,9 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
         var pooled = nn.functional.avg_pool2d(x, 3, 1, 1, ceil_mode: false, count_include_pad: false);
         var mixed = (pooled - x) * ls1;
         x = drop_path.call(mixed).add(x);
-        var m = mlp.call(SegformerLayout.BatchNorm(norm_1, x)) * ls2;
+        // The MLP takes tokens; both conversions are views of the contiguous maps (no copies).
+        var normed = SegformerLayout.ToSequence(SegformerLayout.BatchNorm(norm_1, x));
+        var m = SegformerLayout.ToNCHW(mlp.call(normed, height, width), height, width) * ls2;
         x = SegformerLayout.BatchNorm(norm_2, drop_path.call(m).add(x));
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
     }

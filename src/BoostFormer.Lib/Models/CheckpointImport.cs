@@ -88,7 +88,7 @@ public static class CheckpointImport
         {
             "nvlabs" => SegformerKeyMapping.FromNvlabs(sd),
             "mmseg" => SegformerKeyMapping.FromMmseg(sd),
-            _ => SegformerKeyMapping.FromHuggingFace(sd),
+            _ => new Dictionary<string, Tensor>(sd),
         };
     }
 

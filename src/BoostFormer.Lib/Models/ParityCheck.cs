@@ -19,7 +19,7 @@ public sealed record ParityItem(string Name, string Criterion, double MaxAbsDiff
 }
 
 /// <summary>Result of <see cref="ParityCheck.Run"/>.</summary>
-public sealed record ParityReport(string Fixture, SegFormerConfig Config, long ParameterCount, CheckpointLoadReport Load, IReadOnlyList<ParityItem> Items)
+public sealed record ParityReport(string Fixture, SegformerConfig Config, long ParameterCount, CheckpointLoadReport Load, IReadOnlyList<ParityItem> Items)
 {
     public bool Passed => Items.Count > 0 && Items.All(i => i.Passed);
 
@@ -57,10 +57,10 @@ public static class ParityCheck
             if (!File.Exists(p)) throw new FileNotFoundException($"fixture {fixtureDir} has no {n}", p);
             return p;
         }
-        var config = SegFormerConfig.FromJson(F("config.json"));
+        var config = SegformerConfig.FromJson(F("config.json"));
         using var scope = NewDisposeScope();
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(config);
+        using var model = new SegformerForSemanticSegmentation(config);
         var load = CheckpointImport.LoadInto(model, F("weights.safetensors"), strict: true);
         model.eval();
         var inputs = Safetensors.Load(F("input.safetensors"));

@@ -3,6 +3,9 @@ using static TorchSharp.torch;
 
 namespace BoostFormer.Models;
 
+// The substitution points of the model. Each architectural switch of SegformerConfig picks one implementation of one of
+// these bases (SegformerModules does the picking); a new block plugs in by deriving from the same base.
+
 /// <summary>A stage's patch embedding: NCHW input to a token sequence [B, H·W, C] plus the new height and width.</summary>
 public abstract class SegformerPatchEmbeddingsBase : nn.Module<Tensor, (Tensor embeddings, long height, long width)>
 {
@@ -23,6 +26,63 @@ public abstract class SegformerEncoderLayerBase : nn.Module<Tensor, long, long, 
     /// [B, heads, H·W, keys].
     /// </summary>
     public abstract override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions);
+
+    /// <summary>The layer's efficient self-attention, or null when its token mixer is not attention (a PoolFormer layer).</summary>
+    public virtual SegformerEfficientSelfAttention? SelfAttention => null;
+}
+
+/// <summary>
+/// The attention block of a layer (<c>attention</c>): the efficient self-attention (<c>attention.self</c>), followed or not
+/// by an output projection.
+/// </summary>
+public abstract class SegformerAttentionBase : nn.Module<Tensor, long, long, bool, (Tensor attention_output, Tensor? attention_probs)>
+{
+    protected SegformerAttentionBase(string name) : base(name) { }
+
+    /// <summary>The efficient self-attention inside (the subclass registers it as <c>self</c>).</summary>
+    public abstract SegformerEfficientSelfAttention SelfAttention { get; }
+}
+
+/// <summary>
+/// How efficient self-attention shortens its key/value sequence: the layer input [B, H·W, C] on its H×W grid in, the
+/// sequence keys and values are computed from out. Its submodules are registered directly under the attention module
+/// that holds it (see <see cref="SegformerEfficientSelfAttention"/>), so their state-dict keys read <c>attention.self.sr</c>,
+/// not <c>attention.self.key_value_reducer.sr</c>.
+/// </summary>
+public abstract class SegformerKeyValueReducerBase : nn.Module<Tensor, long, long, Tensor>
+{
+    protected SegformerKeyValueReducerBase(string name) : base(name) { }
+
+    /// <summary>The grid the output tokens form for an input grid of <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public abstract (long height, long width) OutputGrid(long height, long width);
+}
+
+/// <summary>
+/// The channel mixer (<c>mlp</c>) of an encoder layer — Mix-FFN, Mix-CFN, or the conv Mix-FFN of PoolFormer layers —
+/// with one signature whatever layout it computes in: tokens [B, H·W, C] on an H×W grid in, tokens out.
+/// </summary>
+public abstract class SegformerMlpBase : nn.Module<Tensor, long, long, Tensor>
+{
+    protected SegformerMlpBase(string name) : base(name) { }
+}
+
+/// <summary>
+/// A channel mixer that computes on the NCHW map of the tokens (1x1 convs and BatchNorm instead of linear layers). The
+/// token ↔ map conversions are views, so a caller holding a contiguous map loses nothing by going through tokens.
+/// </summary>
+public abstract class SegformerMapMlpBase : SegformerMlpBase
+{
+    protected SegformerMapMlpBase(string name) : base(name) { }
+
+    /// <summary>[B, C, H, W] → [B, C, H, W]; only <see cref="forward"/> calls it, so forward hooks see every use.</summary>
+    protected abstract Tensor ForwardMap(Tensor map);
+
+    public sealed override Tensor forward(Tensor hidden_states, long height, long width)
+    {
+        using var scope = NewDisposeScope();
+        var map = SegformerLayout.ToNCHW(hidden_states, height, width);
+        return SegformerLayout.ToSequence(ForwardMap(map)).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>Layout helpers between token sequences [B, H·W, C] and NCHW maps.</summary>

@@ -7,10 +7,10 @@ namespace BoostFormer.Models;
 
 /// <summary>
 /// SegFormer's efficient self-attention (§3.1): multi-head attention whose keys and values come from a shorter sequence.
-/// With sequence-reduction ratio R &gt; 1 the input map is reduced by a conv with kernel = stride = R (<c>sr</c>) and a
-/// <c>layer_norm</c>, so the cost drops from O(N²) to O(N²/R²). With BoostFormer's pooled key/value attention (switch c)
-/// the map is instead adaptively average-pooled to P×P, then <c>norm</c> (LayerNorm) and GELU.
-/// Queries always come from the full input. Scores are QKᵀ/√d_head, softmax over keys.
+/// Queries come from the full input; keys and values from what the <see cref="key_value_reducer"/> makes of it —
+/// SegFormer's reduction conv (<see cref="SegformerSequenceReduction"/>, ratio R &gt; 1), no reduction
+/// (<see cref="SegformerNoReduction"/>, R = 1), or BoostFormer's pooling (<see cref="BoostformerKeyValuePooling"/>, switch c).
+/// Scores are QKᵀ/√d_head, softmax over keys.
 /// </summary>
 public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, long, bool, (Tensor context, Tensor? attention_probs)>
 {
@@ -18,16 +18,16 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
     public readonly Linear key;
     public readonly Linear value;
     public readonly Dropout dropout;
-    public readonly Conv2d? sr;
-    public readonly LayerNorm? layer_norm;
-    public readonly LayerNorm? norm;
+    /// <summary>
+    /// Shortens the key/value sequence. Its submodules are registered here under their own names (<c>sr</c>,
+    /// <c>layer_norm</c> / <c>norm</c>), as in Hugging Face's and the reference's state dicts; the reducer itself is not a
+    /// registered child (see <see cref="RegisterComponents"/>).
+    /// </summary>
+    public readonly SegformerKeyValueReducerBase key_value_reducer;
 
     public int hidden_size { get; }
     public int num_attention_heads { get; }
     public int attention_head_size { get; }
-    public int sr_ratio { get; }
-    /// <summary>Side of the pooled key/value grid (0 when keys/values are not pooled).</summary>
-    public int kv_pool_size { get; }
 
     /// <summary>
     /// Compute the attention with LibTorch's fused <c>scaled_dot_product_attention</c> (default) instead of matmul,
@@ -38,8 +38,8 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
 
     private readonly double _dropoutProb;
 
-    public SegformerEfficientSelfAttention(int hidden_size, int num_attention_heads, int sequence_reduction_ratio,
-        double attention_probs_dropout_prob = 0, double layer_norm_eps = 1e-5, int kv_pool_size = 0)
+    public SegformerEfficientSelfAttention(int hidden_size, int num_attention_heads, SegformerKeyValueReducerBase key_value_reducer,
+        double attention_probs_dropout_prob = 0)
         : base(nameof(SegformerEfficientSelfAttention))
     {
         if (hidden_size % num_attention_heads != 0)
@@ -47,40 +47,41 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
         this.hidden_size = hidden_size;
         this.num_attention_heads = num_attention_heads;
         attention_head_size = hidden_size / num_attention_heads;
-        sr_ratio = sequence_reduction_ratio;
-        this.kv_pool_size = kv_pool_size;
         _dropoutProb = attention_probs_dropout_prob;
         query = nn.Linear(hidden_size, hidden_size);
         key = nn.Linear(hidden_size, hidden_size);
         value = nn.Linear(hidden_size, hidden_size);
         dropout = nn.Dropout(attention_probs_dropout_prob);
-        if (kv_pool_size > 0)
-        {
-            norm = nn.LayerNorm(hidden_size, layer_norm_eps);
-        }
-        else if (sequence_reduction_ratio > 1)
-        {
-            sr = nn.Conv2d(hidden_size, hidden_size, sequence_reduction_ratio, sequence_reduction_ratio);
-            layer_norm = nn.LayerNorm(hidden_size, layer_norm_eps);
-        }
-        RegisterComponents();
-    }
-
-    /// <summary>Length of the key/value sequence for an input grid of <paramref name="height"/>×<paramref name="width"/>.</summary>
-    public long KeyValueLength(long height, long width)
-    {
-        var (h, w) = KeyValueGrid(height, width);
-        return h * w;
+        this.key_value_reducer = key_value_reducer;
+        // By hand: query, key, value, dropout, then the reducer's submodules under their own names (sr, layer_norm / norm).
+        register_module(nameof(query), query);
+        register_module(nameof(key), key);
+        register_module(nameof(value), value);
+        register_module(nameof(dropout), dropout);
+        foreach (var (name, child) in key_value_reducer.named_children()) register_module(name, child);
     }
 
     /// <summary>
-    /// The grid the keys/values form for an input grid of <paramref name="height"/>×<paramref name="width"/>: P×P when
-    /// pooled, the output of the kernel = stride = R reduction conv when R &gt; 1, else the input grid itself.
+    /// The submodules are registered by hand in the constructor, so the field-based registration is turned off: it would
+    /// register the reducer as a child and prefix its keys with its field name.
     /// </summary>
-    public (long height, long width) KeyValueGrid(long height, long width) =>
-        kv_pool_size > 0 ? (kv_pool_size, kv_pool_size)
-        : sr_ratio > 1 ? ((height - sr_ratio) / sr_ratio + 1, (width - sr_ratio) / sr_ratio + 1)
-        : (height, width);
+    protected override void RegisterComponents() { }
+
+    /// <summary>The reducer is not a registered child, so it follows this module's mode by hand (its children already do).</summary>
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        key_value_reducer.train(on);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) key_value_reducer.Dispose();
+    }
+
+    /// <summary>The grid the keys/values form for an input grid of <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public (long height, long width) KeyValueGrid(long height, long width) => key_value_reducer.OutputGrid(height, width);
 
     private Tensor TransposeForScores(Tensor x)
     {
@@ -94,18 +95,7 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
     {
         using var scope = NewDisposeScope();
         var q = TransposeForScores(query.call(hidden_states));
-        Tensor kvInput = hidden_states;
-        if (kv_pool_size > 0)
-        {
-            var map = SegformerLayout.ToNCHW(hidden_states, height, width);
-            var pooled = nn.functional.adaptive_avg_pool2d(map, kv_pool_size);
-            kvInput = nn.functional.gelu(norm!.call(SegformerLayout.ToSequence(pooled)));
-        }
-        else if (sr is not null)
-        {
-            var map = SegformerLayout.ToNCHW(hidden_states, height, width);
-            kvInput = layer_norm!.call(SegformerLayout.ToSequence(sr.call(map)));
-        }
+        var kvInput = key_value_reducer.call(hidden_states, height, width);
         var k = TransposeForScores(key.call(kvInput));
         var v = TransposeForScores(value.call(kvInput));
         if (OpCount.Active)

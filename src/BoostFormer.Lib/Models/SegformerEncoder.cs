@@ -27,9 +27,9 @@ public sealed class SegformerEncoder : nn.Module
     public readonly ModuleList<SegformerPatchEmbeddingsBase> patch_embeddings;
     public readonly ModuleList<ModuleList<SegformerEncoderLayerBase>> block;
     public readonly ModuleList<LayerNorm>? layer_norm;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
-    public SegformerEncoder(SegFormerConfig config) : base(nameof(SegformerEncoder))
+    public SegformerEncoder(SegformerConfig config) : base(nameof(SegformerEncoder))
     {
         this.config = config.Validate();
         var total = config.depths.Sum();
@@ -40,15 +40,9 @@ public sealed class SegformerEncoder : nn.Module
         var cur = 0;
         for (int i = 0; i < config.num_encoder_blocks; i++)
         {
-            var inCh = i == 0 ? config.num_channels : config.hidden_sizes[i - 1];
-            patch_embeddings.append(config.pooling_patch_embedding
-                ? new BoostformerPoolingPatchEmbeddings(config.patch_sizes[i], config.strides[i], inCh, config.hidden_sizes[i], config.layer_norm_eps)
-                : new SegformerOverlapPatchEmbeddings(config.patch_sizes[i], config.strides[i], inCh, config.hidden_sizes[i], config.layer_norm_eps));
+            patch_embeddings.append(SegformerModules.PatchEmbeddings(config, i));
             var layers = new ModuleList<SegformerEncoderLayerBase>();
-            for (int j = 0; j < config.depths[i]; j++)
-                layers.append(config.IsPoolFormerStage(i)
-                    ? new BoostformerPoolFormerLayer(config, i, dpr[cur + j])
-                    : new SegformerLayer(config, i, dpr[cur + j]));
+            for (int j = 0; j < config.depths[i]; j++) layers.append(SegformerModules.EncoderLayer(config, i, dpr[cur + j]));
             block.append(layers);
             cur += config.depths[i];
             layer_norm?.append(nn.LayerNorm(config.hidden_sizes[i], config.layer_norm_eps));
@@ -95,9 +89,9 @@ public sealed class SegformerEncoder : nn.Module
 public sealed class SegformerModel : nn.Module
 {
     public readonly SegformerEncoder encoder;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
-    public SegformerModel(SegFormerConfig config) : base(nameof(SegformerModel))
+    public SegformerModel(SegformerConfig config) : base(nameof(SegformerModel))
     {
         this.config = config;
         encoder = new SegformerEncoder(config);

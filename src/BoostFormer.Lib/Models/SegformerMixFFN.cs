@@ -8,7 +8,7 @@ namespace BoostFormer.Models;
 /// Mix-FFN (SegFormer §3.1): x_out = MLP(GELU(Conv3×3(MLP(x_in)))) — <c>dense1</c>, depthwise 3x3 <c>dwconv</c> (which leaks
 /// the positional information that replaces positional encodings), GELU, <c>dense2</c>, dropout.
 /// </summary>
-public sealed class SegformerMixFFN : nn.Module<Tensor, long, long, Tensor>
+public sealed class SegformerMixFFN : SegformerMlpBase
 {
     public readonly Linear dense1;
     public readonly SegformerDWConv dwconv;

@@ -2,26 +2,47 @@ using System.Globalization;
 
 namespace BoostFormer.Notebooks;
 
+/// <summary>How big a notebook run is: <see cref="Ci"/> (seconds, for CI), <see cref="Demo"/> (minutes; the default) or <see cref="Full"/> (the real experiment).</summary>
+public enum RunScale
+{
+    Ci,
+    Demo,
+    Full,
+}
+
+/// <summary>The names of the <see cref="RunScale"/>s as the CLI, folders (<c>runs/&lt;scale&gt;/</c>) and run names spell them.</summary>
+public static class RunScales
+{
+    /// <summary>The accepted names, smallest scale first: <c>ci</c>, <c>demo</c>, <c>full</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = Enum.GetValues<RunScale>().Select(Name).ToArray();
+
+    /// <summary>The scale's name: <c>ci</c>, <c>demo</c> or <c>full</c>.</summary>
+    public static string Name(this RunScale scale) => scale.ToString().ToLowerInvariant();
+
+    /// <summary>The scale called <paramref name="name"/> (case-insensitive); an unknown name throws <see cref="ArgumentException"/>.</summary>
+    public static RunScale Parse(string name)
+    {
+        foreach (var scale in Enum.GetValues<RunScale>())
+            if (string.Equals(scale.Name(), name?.Trim(), StringComparison.OrdinalIgnoreCase)) return scale;
+        throw new ArgumentException($"unknown scale '{name}' (use {string.Join(", ", Names)})", nameof(name));
+    }
+}
+
 /// <summary>
-/// The values a notebook run was given, papermill-style: the scale (<c>ci</c>, <c>demo</c> or <c>full</c>), the data root
-/// and free <c>key=value</c> parameters.
+/// The values a notebook run was given, papermill-style: the scale, the data root and free <c>key=value</c> parameters.
 /// </summary>
 public sealed record ParameterSet
 {
-    /// <summary>The accepted scales, smallest first.</summary>
-    public static readonly IReadOnlyList<string> Scales = new[] { "ci", "demo", "full" };
-
-    /// <summary>Run scale: <c>ci</c> (seconds, for CI), <c>demo</c> (minutes; the default) or <c>full</c> (the real experiment).</summary>
-    public string Scale { get; }
+    /// <summary>Run scale.</summary>
+    public RunScale Scale { get; }
     /// <summary>Data root (the folder holding <c>camvid/</c>, <c>ade20k-sample/</c>, …), or null to use embedded synthetic data.</summary>
     public string? DataRoot { get; }
     /// <summary>Free parameters (<c>--param key=value</c>), keys case-insensitive.</summary>
     public IReadOnlyDictionary<string, string> Values { get; }
 
-    /// <summary>Creates a parameter set; the scale must be one of <see cref="Scales"/>.</summary>
-    public ParameterSet(string scale, string? dataRoot, IReadOnlyDictionary<string, string>? values = null)
+    /// <summary>Creates a parameter set.</summary>
+    public ParameterSet(RunScale scale, string? dataRoot, IReadOnlyDictionary<string, string>? values = null)
     {
-        if (!Scales.Contains(scale)) throw new ArgumentException($"unknown scale '{scale}' (use ci, demo or full)", nameof(scale));
         Scale = scale;
         DataRoot = dataRoot;
         Values = new Dictionary<string, string>(values ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
@@ -33,7 +54,7 @@ public sealed record ParameterSet
     /// <summary>Environment variable holding the scale.</summary>
     public const string ScaleVariable = "BOOSTFORMER_SCALE";
     /// <summary>Environment variable holding the data root.</summary>
-    public const string DataVariable = "BOOSTFORMER_DATA";
+    public const string DataVariable = Data.DataRoot.EnvironmentVariable;
     /// <summary>Prefix of the environment variables holding free parameters: <c>BOOSTFORMER_PARAM_EPOCHS=3</c> is <c>epochs=3</c>.</summary>
     public const string ParamPrefix = "BOOSTFORMER_PARAM_";
 
@@ -47,33 +68,27 @@ public sealed record ParameterSet
         var env = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var name in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(n => n.StartsWith(ParamPrefix, StringComparison.Ordinal)))
             env[name] = null;
-        env[ScaleVariable] = Scale;
+        env[ScaleVariable] = Scale.Name();
         env[DataVariable] = DataRoot;
         foreach (var (key, value) in Values)
             if (!string.Equals(key, "data", StringComparison.OrdinalIgnoreCase)) env[ParamPrefix + key.ToUpperInvariant()] = value;
         return env;
     }
 
+    /// <summary>Creates a parameter set from a scale name (<c>ci</c>, <c>demo</c>, <c>full</c>).</summary>
+    public ParameterSet(string scale, string? dataRoot, IReadOnlyDictionary<string, string>? values = null)
+        : this(RunScales.Parse(scale), dataRoot, values) { }
+
     /// <summary>
-    /// Resolves the data root the way the CLI documents it: the <c>data</c> parameter (must exist), else the environment
-    /// variable <c>BOOSTFORMER_DATA</c> (ignored, with a warning, when the folder does not exist), else null.
+    /// Resolves the data root by <see cref="Data.DataRoot.Resolve"/>'s rules with existing folders required: the <c>data</c>
+    /// parameter (must exist), else the environment variable <c>BOOSTFORMER_DATA</c> (ignored, with a warning, when the folder
+    /// does not exist), else null.
     /// </summary>
     public static ParameterSet Resolve(string scale, IReadOnlyDictionary<string, string>? values, TextWriter? warnings = null)
     {
         values ??= new Dictionary<string, string>();
-        string? root = null;
         var given = values.FirstOrDefault(kv => string.Equals(kv.Key, "data", StringComparison.OrdinalIgnoreCase)).Value;
-        if (!string.IsNullOrEmpty(given))
-        {
-            root = Path.GetFullPath(given);
-            if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--param data={given}: the data root '{root}' does not exist");
-        }
-        else if (Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } env)
-        {
-            var full = Path.GetFullPath(env);
-            if (Directory.Exists(full)) root = full;
-            else warnings?.WriteLine($"warning: BOOSTFORMER_DATA={env} does not exist; notebooks use the embedded synthetic data");
-        }
+        var root = Data.DataRoot.Resolve(given, requireExisting: true, warnings, optionName: "--param data");
         return new ParameterSet(scale, root, values);
     }
 
@@ -85,7 +100,7 @@ public sealed record ParameterSet
     /// </summary>
     public static ParameterSet FromEnvironment()
     {
-        var scale = Environment.GetEnvironmentVariable(ScaleVariable) is { Length: > 0 } s && Scales.Contains(s) ? s : "demo";
+        var scale = Environment.GetEnvironmentVariable(ScaleVariable) is { Length: > 0 } s && RunScales.Names.Contains(s) ? s : "demo";
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             if (e.Key is string name && name.StartsWith(ParamPrefix, StringComparison.Ordinal) && name.Length > ParamPrefix.Length
@@ -96,7 +111,7 @@ public sealed record ParameterSet
 }
 
 /// <summary>
-/// What the current notebook run was given (papermill-like): <c>Parameters.Scale</c>, <c>Parameters.DataRoot</c>,
+/// What the current notebook run was given (papermill-like): <c>Parameters.Scale</c> (and its name <c>Parameters.ScaleName</c>), <c>Parameters.DataRoot</c>,
 /// <c>Parameters.Get("epochs", 3)</c>, <c>Parameters.ByScale(ci: 2, demo: 20, full: 200)</c>. They come from the
 /// environment (<see cref="ParameterSet.FromEnvironment"/>: <c>BOOSTFORMER_SCALE</c>, <c>BOOSTFORMER_DATA</c>,
 /// <c>BOOSTFORMER_PARAM_NAME</c>), which <c>boostformer notebooks run</c> sets for its kernel process from <c>--scale</c>
@@ -135,10 +150,12 @@ public static class Parameters
         }
     }
 
-    /// <summary>Run scale: <c>ci</c>, <c>demo</c> or <c>full</c>.</summary>
-    public static string Scale => Current.Scale;
+    /// <summary>Run scale.</summary>
+    public static RunScale Scale => Current.Scale;
+    /// <summary>The scale's name, <c>ci</c>, <c>demo</c> or <c>full</c>: what folders (<c>runs/&lt;scale&gt;/</c>) and run names use.</summary>
+    public static string ScaleName => Scale.Name();
     /// <summary>True at <c>ci</c> scale.</summary>
-    public static bool IsCi => Scale == "ci";
+    public static bool IsCi => Scale == RunScale.Ci;
     /// <summary>Data root, or null when the notebook should use embedded synthetic data.</summary>
     public static string? DataRoot => Current.DataRoot;
     /// <summary>True when a data root is available.</summary>
@@ -147,7 +164,7 @@ public static class Parameters
     public static IReadOnlyDictionary<string, string> Values => Current.Values;
 
     /// <summary>Picks the value for the current scale.</summary>
-    public static T ByScale<T>(T ci, T demo, T full) => Scale switch { "ci" => ci, "demo" => demo, _ => full };
+    public static T ByScale<T>(T ci, T demo, T full) => Scale switch { RunScale.Ci => ci, RunScale.Demo => demo, _ => full };
 
     /// <summary>The parameter <paramref name="key"/> converted to <typeparamref name="T"/> (invariant culture), or <paramref name="defaultValue"/>.</summary>
     public static T Get<T>(string key, T defaultValue)

@@ -6,11 +6,24 @@ using BoostFormer.Models;
 namespace BoostFormer.Profiling;
 
 /// <summary>One configuration of the ablation table.</summary>
-/// <param name="Name">Row label (e.g. "(e) Mix-CFN alone").</param>
+/// <param name="Name">Row label (e.g. "(e) Mix-CFN"; the switch's <see cref="BoostformerSwitch.Name"/>).</param>
 /// <param name="Config">The model configuration.</param>
 /// <param name="SeedParams">The seed README's parameter figure for this row, if it reports one (e.g. "27.462M").</param>
 /// <param name="SeedMacs">The seed README's "Flops" figure (thop convention: conv+linear MACs), if any.</param>
-public sealed record AblationVariant(string Name, SegFormerConfig Config, string? SeedParams = null, string? SeedMacs = null);
+public sealed record AblationVariant(string Name, SegformerConfig Config, string? SeedParams = null, string? SeedMacs = null)
+{
+    /// <summary>The switch this row turns on alone; null for the base model and for the all-switches row.</summary>
+    public BoostformerSwitch? Switch { get; init; }
+
+    /// <summary>A short label for charts: the switch's letter "(e)", else what was set ("SegFormer-B2"), else <see cref="Name"/>.</summary>
+    public string ShortName
+    {
+        get => _shortName ?? (Switch?.Letter is { } l ? $"({l})" : Name);
+        init => _shortName = value;
+    }
+
+    private readonly string? _shortName;
+}
 
 /// <summary>Measured numbers of one <see cref="AblationVariant"/>.</summary>
 public sealed record AblationRow(AblationVariant Variant, long Params, long MacsAll, long MacsConvLinear, long AttentionMacs, LatencyResult? Latency);
@@ -49,6 +62,15 @@ public sealed class AblationTable
     public AblationOptions Options { get; }
     /// <summary>Rows in order: base, each switch alone, all switches.</summary>
     public IReadOnlyList<AblationRow> Rows { get; }
+    /// <summary>The base SegFormer's row (the first).</summary>
+    public AblationRow Base => Rows[0];
+    /// <summary>The all-switches row (the last: BoostFormer).</summary>
+    public AblationRow AllSwitches => Rows[^1];
+
+    /// <summary>The row that turns <paramref name="boostformerSwitch"/> on alone.</summary>
+    public AblationRow Row(BoostformerSwitch boostformerSwitch) =>
+        Rows.FirstOrDefault(r => r.Variant.Switch == boostformerSwitch)
+        ?? throw new ArgumentException($"the table has no row for {boostformerSwitch}", nameof(boostformerSwitch));
     /// <summary>libtorch intra-op threads used for the latency column.</summary>
     public int Threads { get; }
 
@@ -170,23 +192,17 @@ public static class Ablation
     /// <summary>The rows of the table for <paramref name="baseModel"/> (a <c>segformer-bN</c> name).</summary>
     public static IReadOnlyList<AblationVariant> Variants(string baseModel = "segformer-b2", int classes = 150)
     {
-        var b = SegFormerConfig.FromName(baseModel, classes);
-        if (b.IsBoostFormer || b.pooling_patch_embedding || b.poolformer_blocks || b.pooled_kv_attention || b.remove_self_output || b.mix_cfn || b.weighted_sum_decoder)
+        var b = SegformerConfig.FromName(baseModel, classes);
+        if (BoostformerSwitch.All.Any(s => s.IsOn(b)))
             throw new ArgumentException($"the ablation's base model must be a SegFormer (all switches off), got '{baseModel}'", nameof(baseModel));
         var isB2 = b.depths.SequenceEqual(new[] { 3, 4, 6, 3 }) && b.hidden_sizes.SequenceEqual(new[] { 64, 128, 320, 512 }) && classes == 150;
         var label = baseModel.Trim().ToLowerInvariant().Replace("segformer-b", "SegFormer-B", StringComparison.Ordinal);
         var boostLabel = label.Replace("SegFormer", "BoostFormer", StringComparison.Ordinal);
-        return new[]
-        {
-            new AblationVariant(label, b, isB2 ? SeedSegFormerB2Params : null, isB2 ? SeedSegFormerB2Flops : null),
-            new AblationVariant("(a) pooling patch embedding", b with { pooling_patch_embedding = true }),
-            new AblationVariant("(b) PoolFormer blocks, stages 1–2", b with { poolformer_blocks = true }),
-            new AblationVariant("(c) pooled K/V attention, stages 3–4", b with { pooled_kv_attention = true }),
-            new AblationVariant("(d) no attention output projection", b with { remove_self_output = true }),
-            new AblationVariant("(e) Mix-CFN", b with { mix_cfn = true }),
-            new AblationVariant("(f) weighted-sum decoder", b with { weighted_sum_decoder = true }),
-            new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegFormerConfig.WithAllBoostFormerSwitches(b), isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null),
-        };
+        return BoostformerSwitch.Lettered.Select(s => new AblationVariant(s.Name, s.Apply(b)) { Switch = s })
+            .Prepend(new AblationVariant(label, b, isB2 ? SeedSegFormerB2Params : null, isB2 ? SeedSegFormerB2Flops : null))
+            .Append(new AblationVariant($"{boostLabel} (all, = BoostFormer)", SegformerConfig.WithAllBoostFormerSwitches(b),
+                isB2 ? SeedBoostFormerParams : null, isB2 ? SeedBoostFormerFlops : null) { ShortName = boostLabel })
+            .ToArray();
     }
 
     /// <summary>Profiles (and, when <see cref="AblationOptions.Runs"/> &gt; 0, times) every variant; <paramref name="log"/> gets one line per row.</summary>
@@ -200,7 +216,7 @@ public static class Ablation
         int threads = torch.get_num_threads();
         foreach (var v in Variants(options.BaseModel, options.Classes))
         {
-            using var model = new SegFormerForSemanticSegmentation(v.Config);
+            using var model = new SegformerForSemanticSegmentation(v.Config);
             var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, v.Name);
             LatencyResult? lat = null;
             if (options.Runs > 0)

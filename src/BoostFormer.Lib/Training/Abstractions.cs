@@ -1,3 +1,4 @@
+using BoostFormer.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +19,7 @@ public sealed class SegmentationForward : IDisposable
 
 /// <summary>
 /// What the trainer and the evaluator need from a segmentation network. A thin adapter over
-/// <c>SegFormerForSemanticSegmentation</c> (or any <see cref="nn.Module"/>) implements it.
+/// <c>SegformerForSemanticSegmentation</c> (or any <see cref="nn.Module"/>) implements it.
 /// </summary>
 public interface ISegmentationModel
 {
@@ -46,18 +47,10 @@ public sealed class SegmentationBatch : IDisposable
 }
 
 /// <summary>
-/// Training batches as a deterministic function of (seed, epoch, position): the same epoch enumerated twice yields the
-/// same batches, which is what makes resuming exact. An adapter over the data layer's loader implements it.
+/// Segmentation training batches (see <see cref="IBatchSource{TBatch}"/>: deterministic in seed, epoch and position, so a
+/// resumed run is exact). <see cref="DatasetBatchSource"/> adapts the data layer's loader.
 /// </summary>
-public interface ISegmentationBatchSource
-{
-    /// <summary>Batches in one epoch (after drop_last).</summary>
-    long BatchesPerEpoch { get; }
-    /// <summary>Images per batch.</summary>
-    int BatchSize { get; }
-    /// <summary>The batches of <paramref name="epoch"/> from index <paramref name="startBatch"/> on.</summary>
-    IEnumerable<SegmentationBatch> Epoch(long epoch, long startBatch);
-}
+public interface ISegmentationBatchSource : IBatchSource<SegmentationBatch>;
 
 /// <summary>A validation sample: the normalised image [1, 3, h, w] at test scale and its label [H, W] at the original size.</summary>
 public sealed class EvalSample : IDisposable
@@ -70,20 +63,4 @@ public sealed class EvalSample : IDisposable
     public Tensor Label { get; }
     /// <inheritdoc />
     public void Dispose() { Image.Dispose(); Label.Dispose(); }
-}
-
-/// <summary>A generic adapter: any module mapping images to logits (no stage-3 output).</summary>
-public sealed class ModuleSegmentationModel : ISegmentationModel
-{
-    private readonly nn.Module<Tensor, Tensor> _module;
-    /// <summary>Wraps <paramref name="module"/>.</summary>
-    public ModuleSegmentationModel(nn.Module<Tensor, Tensor> module, int numClasses) { _module = module; NumClasses = numClasses; }
-    /// <inheritdoc />
-    public nn.Module Module => _module;
-    /// <inheritdoc />
-    public int NumClasses { get; }
-    /// <inheritdoc />
-    public long Stage3Channels => 0;
-    /// <inheritdoc />
-    public SegmentationForward Forward(Tensor pixelValues, bool withStage3) => new(_module.call(pixelValues));
 }

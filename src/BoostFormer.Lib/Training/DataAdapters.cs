@@ -7,13 +7,11 @@ namespace BoostFormer.Training;
 /// <summary>
 /// Training batches from the data layer's <see cref="DataLoader{TBatch}"/> (<see cref="Loaders.Segmentation"/>): the epoch
 /// order comes from (seed, epoch) and each sample's augmentation from (seed, epoch, index), so any batch is a pure function
-/// of its position — which is what the trainer's exact resume relies on. A resumed epoch builds its remaining batches
-/// from the loader's plan; whole epochs stream through the loader's background workers.
+/// of its position — which is what the trainer's exact resume relies on. Batches stream through the loader's background
+/// workers, a resumed epoch's from its next batch on.
 /// </summary>
 public sealed class DatasetBatchSource : ISegmentationBatchSource
 {
-    private readonly ISegmentationDataset _dataset;
-    private readonly SegPipeline _pipeline;
     private readonly DataLoader<SegBatch> _loader;
 
     /// <summary>Creates the source; the pipeline must produce fixed-size crops (e.g. <see cref="SegPipeline.Train"/>).</summary>
@@ -21,7 +19,7 @@ public sealed class DatasetBatchSource : ISegmentationBatchSource
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         if (dataset.Count < batchSize) throw new ArgumentException($"the dataset has {dataset.Count} samples, fewer than one batch of {batchSize}", nameof(dataset));
-        _dataset = dataset; _pipeline = pipeline; BatchSize = batchSize;
+        BatchSize = batchSize;
         var o = new LoaderOptions { BatchSize = batchSize, Shuffle = true, DropLast = true, Seed = seed };
         if (workers is { } w) o = o with { Workers = w };
         _loader = Loaders.Segmentation(dataset, pipeline, o);
@@ -35,14 +33,7 @@ public sealed class DatasetBatchSource : ISegmentationBatchSource
     /// <inheritdoc />
     public IEnumerable<SegmentationBatch> Epoch(long epoch, long startBatch)
     {
-        var e = checked((int)epoch);
-        if (startBatch == 0)
-        {
-            foreach (var b in _loader.Epoch(e)) yield return Wrap(b);
-            yield break;
-        }
-        foreach (var req in _loader.Plan(e).Skip(checked((int)startBatch)))
-            yield return Wrap(Loaders.BuildSegBatch(_dataset, _pipeline, req));
+        foreach (var b in _loader.Epoch(checked((int)epoch), checked((int)startBatch))) yield return Wrap(b);
     }
 
     private static SegmentationBatch Wrap(SegBatch b)

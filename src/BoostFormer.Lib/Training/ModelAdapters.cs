@@ -4,13 +4,13 @@ using static TorchSharp.torch;
 
 namespace BoostFormer.Training;
 
-/// <summary><see cref="ISegmentationModel"/> over <see cref="SegFormerForSemanticSegmentation"/> (SegFormer and BoostFormer).</summary>
-public sealed class SegFormerSegmentationModel : ISegmentationModel
+/// <summary><see cref="ISegmentationModel"/> over <see cref="SegformerForSemanticSegmentation"/> (SegFormer and BoostFormer).</summary>
+public sealed class SegformerSegmentationModel : ISegmentationModel
 {
     /// <summary>Wraps <paramref name="model"/>.</summary>
-    public SegFormerSegmentationModel(SegFormerForSemanticSegmentation model) { Model = model; }
+    public SegformerSegmentationModel(SegformerForSemanticSegmentation model) { Model = model; }
     /// <summary>The wrapped model.</summary>
-    public SegFormerForSemanticSegmentation Model { get; }
+    public SegformerForSemanticSegmentation Model { get; }
     /// <inheritdoc />
     public nn.Module Module => Model;
     /// <inheritdoc />

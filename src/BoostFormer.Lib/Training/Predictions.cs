@@ -4,12 +4,6 @@ using BoostFormer.Visualization;
 
 namespace BoostFormer.Training;
 
-/// <summary>A segmentation model restored from a training checkpoint, with the architecture name it was trained as.</summary>
-public sealed record LoadedSegmentationModel(SegFormerForSemanticSegmentation Model, string Name) : IDisposable
-{
-    public void Dispose() => Model.Dispose();
-}
-
 /// <summary>One image of a split with its ground truth and a model's prediction (both at the label's resolution).</summary>
 public sealed record PredictionSample(string Source, ImageBuffer Image, byte[] Labels, int[] Prediction, int Width, int Height, DatasetInfo Dataset)
 {

@@ -23,7 +23,7 @@ public static class TrainStepBenchmark
     public static TrainStepTiming Run(string model, int height, int width, int batch, int classes = 150, int warmup = 2, int runs = 5, bool sdpa = true)
     {
         manual_seed(0);
-        using var net = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName(model, classes) with { drop_path_rate = 0 }).SetOptimizations(sdpa, fusedDecoder: false);
+        using var net = new SegformerForSemanticSegmentation(SegformerConfig.FromName(model, classes) with { drop_path_rate = 0 }).SetOptimizations(sdpa, fusedDecoder: false);
         net.train();
         var named = net.named_parameters().ToList();
         using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", named, 6e-5, 0.01) });
@@ -35,7 +35,7 @@ public static class TrainStepBenchmark
         {
             using var scope = NewDisposeScope();
             var logits = net.call(x);
-            var l = SegFormerLoss.SemanticLoss(logits, y);
+            var l = SegformerLoss.SemanticLoss(logits, y);
             l.backward();
             opt.Step();
             opt.ZeroGrad();

@@ -25,47 +25,9 @@ public static class Png
         if (pixels.Length != expected)
             throw new ArgumentException($"pixel buffer has {pixels.Length} bytes, expected {width}x{height}x{channels} = {expected}", nameof(pixels));
 
-        int stride = width * channels;
-        using var idat = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionLevel.Optimal, leaveOpen: true))
-        {
-            var prev = new byte[stride];
-            var cur = new byte[stride];
-            var best = new byte[stride + 1];
-            var trial = new byte[stride + 1];
-            for (int y = 0; y < height; y++)
-            {
-                pixels.Slice(y * stride, stride).CopyTo(cur);
-                long bestScore = long.MaxValue;
-                for (byte f = 0; f <= 4; f++)
-                {
-                    trial[0] = f;
-                    long score = 0;
-                    for (int i = 0; i < stride; i++)
-                    {
-                        int a = i >= channels ? cur[i - channels] : 0, b = y > 0 ? prev[i] : 0, c = i >= channels && y > 0 ? prev[i - channels] : 0;
-                        byte r = (byte)(cur[i] - Predict(f, a, b, c));
-                        trial[i + 1] = r;
-                        score += r < 128 ? r : 256 - r;
-                    }
-                    if (score < bestScore) { bestScore = score; (best, trial) = (trial, best); }
-                }
-                z.Write(best, 0, stride + 1);
-                (prev, cur) = (cur, prev);
-            }
-        }
-
-        using var png = new MemoryStream();
-        png.Write(Signature);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(0), width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8;
-        ihdr[9] = channels switch { 1 => 0, 2 => 4, 3 => 2, _ => 6 };
-        WriteChunk(png, "IHDR", ihdr);
-        WriteChunk(png, "IDAT", idat.ToArray());
-        WriteChunk(png, "IEND", ReadOnlySpan<byte>.Empty);
-        return png.ToArray();
+        // The writer (filters, zlib level 6 = CompressionLevel.Optimal, chunks) is the data layer's; this overload keeps
+        // the drawing code's argument checks and messages.
+        return BoostFormer.IO.ImageCodec.EncodePng(pixels, height, width, channels);
     }
 
     private static int Predict(int filter, int a, int b, int c) => filter switch
@@ -82,19 +44,6 @@ public static class Png
     {
         int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
         return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-    }
-
-    private static void WriteChunk(Stream s, string type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> head = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32BigEndian(head, data.Length);
-        for (int i = 0; i < 4; i++) head[4 + i] = (byte)type[i];
-        s.Write(head);
-        s.Write(data);
-        uint crc = Crc32.Update(Crc32.Update(0xFFFFFFFFu, head[4..]), data) ^ 0xFFFFFFFFu;
-        Span<byte> tail = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, crc);
-        s.Write(tail);
     }
 
     /// <summary>Decodes a PNG file. See <see cref="Decode(ReadOnlySpan{byte}, bool, string?)"/>.</summary>

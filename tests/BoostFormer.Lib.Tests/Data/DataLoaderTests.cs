@@ -26,7 +26,7 @@ public class DataLoaderTests
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(4)]
-    public void SameSeedGivesSameBatchesWhateverTheThreads(int workers)
+    public void Same_seed_gives_same_batches_whatever_the_threads(int workers)
     {
         var reference = new DataLoader<FakeBatch>(53, r => Build(r), new LoaderOptions { BatchSize = 5, Seed = 9, Workers = 0 });
         var loader = new DataLoader<FakeBatch>(53, r => Build(r, 2), new LoaderOptions { BatchSize = 5, Seed = 9, Workers = workers, Prefetch = 3 });
@@ -40,7 +40,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void ShuffleDependsOnSeedAndEpochAndDropLastCanBeOff()
+    public void Shuffle_depends_on_seed_and_epoch_and_drop_last_can_be_off()
     {
         LoaderOptions O(long seed, bool shuffle = true, bool dropLast = true) => new() { BatchSize = 4, Seed = seed, Shuffle = shuffle, DropLast = dropLast };
         var l1 = new DataLoader<FakeBatch>(30, r => Build(r), O(1));
@@ -57,7 +57,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void StoppingEarlyDisposesPrefetchedBatchesAndStopsWorkers()
+    public void Stopping_early_disposes_prefetched_batches_and_stops_workers()
     {
         int built = 0;
         var loader = new DataLoader<FakeBatch>(400, r => { Interlocked.Increment(ref built); return Build(r, 1); },
@@ -79,7 +79,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void CancellationStopsTheEpoch()
+    public void Cancellation_stops_the_epoch()
     {
         using var cts = new CancellationTokenSource();
         var loader = new DataLoader<FakeBatch>(100, r => Build(r, 5), new LoaderOptions { BatchSize = 2, Workers = 2 });
@@ -94,7 +94,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void WorkerErrorsReachTheConsumerAtTheirBatch()
+    public void Worker_errors_reach_the_consumer_at_their_batch()
     {
         var loader = new DataLoader<FakeBatch>(20, r => r.BatchIndex == 3 ? throw new IOException("bad file x.png") : Build(r),
             new LoaderOptions { BatchSize = 2, Workers = 2, Shuffle = false });
@@ -106,7 +106,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void SegmentationBatchesAreDeterministicTensors()
+    public void Segmentation_batches_are_deterministic_tensors()
     {
         var ds = new SyntheticSceneDataset(5, 12, 96, 128, seed: 2);
         var pipe = SegPipeline.Train(64, 64, scaleLong: 256, scaleShort: 96);
@@ -127,7 +127,7 @@ public class DataLoaderTests
     }
 
     [Fact]
-    public void ClassificationBatchesOnTinyImageNet()
+    public void Classification_batches_on_TinyImageNet()
     {
         var ds = new TinyImageNetDataset(DataTestPaths.Tiny, "val");
         var loader = Loaders.Classification(ds, new ClsTransform { Size = 64 }, new MixupCutmix(), new LoaderOptions { BatchSize = 16, Seed = 3, Workers = 2 });
@@ -143,7 +143,7 @@ public class DataLoaderTests
 public class LoaderBadInputTests
 {
     [Fact]
-    public void LoaderNamesTheBadFileOrSkipsItWhenAsked()
+    public void Loader_names_the_bad_file_or_skips_it_when_asked()
     {
         using var t = DataTestPaths.SmallCamVid(4);
         var ds = new CamVidDataset(t.Path, "val");

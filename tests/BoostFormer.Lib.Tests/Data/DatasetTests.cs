@@ -6,7 +6,7 @@ namespace BoostFormer.Lib.Tests.Data;
 public class DatasetTests
 {
     [Fact]
-    public void CamVidReadsSegNetLayoutAndMapsUnlabelledToIgnore()
+    public void CamVid_reads_SegNet_layout_and_maps_unlabelled_to_ignore()
     {
         var train = new CamVidDataset(DataTestPaths.Data, "train");
         var val = new CamVidDataset(DataTestPaths.CamVid, "val");
@@ -21,7 +21,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void CamVidStatsMatchIndependentCounts()
+    public void CamVid_stats_match_independent_counts()
     {
         var fx = DataTestPaths.Fixtures["camvid_val"]!;
         var st = DatasetStats.Compute(new CamVidDataset(DataTestPaths.CamVid, "val"), "val");
@@ -40,7 +40,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void Ade20kOfficialLayoutReducesZeroLabel()
+    public void ADE20K_official_layout_reduces_zero_label()
     {
         var ds = new Ade20kDataset(DataTestPaths.Data, "train");
         ds.Count.Should().Be(1);
@@ -55,7 +55,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void Ade20kBoostFormerLayout()
+    public void ADE20K_BoostFormer_layout()
     {
         using var t = DataTestPaths.Temp();
         var img = Path.Combine(DataTestPaths.Ade, "images/training/ADE_train_00000036.jpg");
@@ -70,7 +70,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void CityscapesLabelIdsMapToTheOfficialTrainIds()
+    public void Cityscapes_label_ids_map_to_the_official_train_ids()
     {
         var ds = new CityscapesDataset(DataTestPaths.Data, "val");
         ds.Count.Should().Be(1);
@@ -90,7 +90,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void KittiSemanticUsesCityscapesIds()
+    public void KITTI_semantic_uses_Cityscapes_ids()
     {
         using var t = DataTestPaths.Temp();
         var city = new CityscapesDataset(DataTestPaths.Cityscapes, "val");
@@ -105,7 +105,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void TinyImageNetTrustsWnidsAndReadsGrayAsRgb()
+    public void TinyImageNet_trusts_wnids_and_reads_gray_as_RGB()
     {
         var wnids = File.ReadAllLines(Path.Combine(DataTestPaths.Tiny, "wnids.txt")).Where(l => l.Trim().Length > 0).ToArray();
         var train = new TinyImageNetDataset(DataTestPaths.Data, "train");
@@ -124,7 +124,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void SyntheticScenesAreDeterministicAndConsistent()
+    public void Synthetic_scenes_are_deterministic_and_consistent()
     {
         var a = new SyntheticSceneDataset(numClasses: 7, count: 10, height: 96, width: 128, seed: 3);
         var b = new SyntheticSceneDataset(numClasses: 7, count: 10, height: 96, width: 128, seed: 3);
@@ -143,11 +143,11 @@ public class DatasetTests
             int k = s.Label.Labels[i];
             Math.Abs(s.Image.Pixels[3 * i] - pal[3 * k]).Should().BeLessOrEqualTo((int)(0.42 * pal[3 * k]) + 9);
         }
-        SegmentationDatasets.Open("synthetic", null, "train", syntheticSize: 64, syntheticCount: 4).Count.Should().Be(4);
+        Datasets.OpenSegmentation("synthetic", null, "train", new SyntheticOptions(Size: 64, Count: 4)).Count.Should().Be(4);
     }
 
     [Fact]
-    public void DatasetInfoPalettesAndNames()
+    public void Dataset_info_palettes_and_names()
     {
         DatasetInfo.Ade20k.NumClasses.Should().Be(150);
         DatasetInfo.Ade20k.ClassNames[0].Should().Be("wall");
@@ -160,7 +160,7 @@ public class DatasetTests
     }
 
     [Fact]
-    public void DataRootComesFromOptionThenEnvironment()
+    public void Data_root_comes_from_option_then_environment()
     {
         DataRoot.Resolve("/tmp/x").Should().Be("/tmp/x");
         var old = Environment.GetEnvironmentVariable(DataRoot.EnvironmentVariable);
@@ -171,18 +171,52 @@ public class DatasetTests
             DataRoot.Resolve("/tmp/opt").Should().Be("/tmp/opt");
             Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, null);
             DataRoot.Resolve(null).Should().BeNull();
-            FluentActions.Invoking(() => SegmentationDatasets.Open("camvid", null, "val")).Should().Throw<DataFormatException>().WithMessage("*BOOSTFORMER_DATA*");
-            SegmentationDatasets.OpenOrSynthetic("camvid", null, "val", syntheticSize: 32, syntheticCount: 3).Should().BeOfType<SyntheticSceneDataset>();
-            SegmentationDatasets.OpenOrSynthetic("camvid", DataTestPaths.Data, "val").Should().BeOfType<CamVidDataset>();
+            FluentActions.Invoking(() => Datasets.OpenSegmentation("camvid", null, "val")).Should().Throw<DataFormatException>().WithMessage("*BOOSTFORMER_DATA*");
+            Datasets.OpenSegmentationOrSynthetic("camvid", null, "val", new SyntheticOptions(Size: 32, Count: 3)).Should().BeOfType<SyntheticSceneDataset>();
+            Datasets.OpenSegmentationOrSynthetic("camvid", DataTestPaths.Data, "val").Should().BeOfType<CamVidDataset>();
+
+            // Requiring an existing folder (the notebooks' rule): a missing option is an error, a missing environment value is ignored.
+            var missing = Path.Combine(Path.GetTempPath(), "bf-no-such-root-" + Guid.NewGuid().ToString("N"));
+            FluentActions.Invoking(() => DataRoot.Resolve(missing, requireExisting: true)).Should().Throw<DirectoryNotFoundException>().WithMessage($"--root={missing}: *does not exist*");
+            Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, missing);
+            var warnings = new StringWriter();
+            DataRoot.Resolve(null, requireExisting: true, warnings).Should().BeNull();
+            warnings.ToString().Should().Contain(missing);
+            DataRoot.Resolve(null).Should().Be(missing, "without the requirement the path is returned as given");
         }
         finally { Environment.SetEnvironmentVariable(DataRoot.EnvironmentVariable, old); }
+    }
+
+    [Fact]
+    public void Registry_finds_every_dataset_by_name_or_alias_and_rejects_unknown_names()
+    {
+        Datasets.Get("ADE").Should().BeSameAs(Datasets.Ade20k);
+        Datasets.Get("kitti-semantic").Should().BeSameAs(Datasets.Kitti);
+        Datasets.Get("tiny-imagenet-200").Kind.Should().Be(DatasetKind.Classification);
+        Datasets.All.Select(d => d.Name).Should().OnlyHaveUniqueItems();
+        Datasets.All.SelectMany(d => d.Aliases.Append(d.Name)).Should().OnlyHaveUniqueItems();
+        FluentActions.Invoking(() => Datasets.Get("tiny-imagenet", DatasetKind.Segmentation)).Should().Throw<ArgumentException>()
+            .WithMessage("unknown segmentation dataset 'tiny-imagenet' (known: camvid, ade20k, cityscapes, kitti, synthetic)*");
+        FluentActions.Invoking(() => Datasets.Get("pascal")).Should().Throw<ArgumentException>().WithMessage("*unknown dataset 'pascal'*");
+        Datasets.CamVid.TestScale.Should().Be((480, 360));
+        Datasets.Cityscapes.TestScale.Should().Be((2048, 512));
+        Datasets.CamVid.OfficialCounts.Should().Contain(("val", 101));
+        DatasetInfo.ByName("ade").Should().BeSameAs(DatasetInfo.Ade20k);
+        foreach (var d in Datasets.All.Where(d => d.NeedsRoot))
+        {
+            d.Layout.Should().NotBeNullOrEmpty(d.Name);
+            d.IsLayoutRoot.Should().NotBeNull(d.Name);
+            (d.DownloadUrl ?? d.ManualDownload).Should().NotBeNull(d.Name);
+            (d.Kind == DatasetKind.Segmentation ? d.Info is not null && d.SegmentationReader is not null : d.ClassificationReader is not null).Should().BeTrue(d.Name);
+        }
+        Datasets.CamVid.OpenSegmentation(DataTestPaths.Data, "val").Count.Should().Be(101);
     }
 }
 
 public class BadInputTests
 {
     [Fact]
-    public void MissingRootAndSplitNameThePathAndLayout()
+    public void Missing_root_and_split_name_the_path_and_layout()
     {
         using var t = DataTestPaths.Temp();
         var missing = t["no-such-root"];
@@ -196,7 +230,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void CorruptImageNamesTheFileAndSkipBadCountsIt()
+    public void Corrupt_image_names_the_file_and_skip_bad_counts_it()
     {
         using var t = DataTestPaths.SmallCamVid(3);
         var ds = new CamVidDataset(t.Path, "val");
@@ -211,7 +245,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void MaskSizeMismatchNamesTheFile()
+    public void Mask_size_mismatch_names_the_file()
     {
         using var t = DataTestPaths.SmallCamVid(1);
         var ds = new CamVidDataset(t.Path, "val");
@@ -221,7 +255,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void OutOfRangeLabelNamesFileAndValue()
+    public void Out_of_range_label_names_file_and_value()
     {
         using var t = DataTestPaths.SmallCamVid(1);
         var ds = new CamVidDataset(t.Path, "val");
@@ -233,7 +267,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void BrokenListsAndAnnotationsNameTheLine()
+    public void Broken_lists_and_annotations_name_the_line()
     {
         using var t = DataTestPaths.SmallCamVid(2);
         File.AppendAllText(t["val.txt"], "val/missing.png valannot/missing.png\n");

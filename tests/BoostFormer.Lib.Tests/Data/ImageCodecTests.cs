@@ -18,7 +18,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void DecodedPixelsAreIdenticalToPil()
+    public void Decoded_pixels_are_identical_to_PIL()
     {
         var refs = DataTestPaths.Fixtures["decode"]!.AsObject();
         refs.Count.Should().BeGreaterThan(8);
@@ -36,7 +36,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void PalettePngKeepsIndicesAndPalette()
+    public void Palette_PNG_keeps_indices_and_palette()
     {
         var rel = "misc-seg-samples/dataset/gts/00000_gt.png";
         var node = DataTestPaths.Fixtures["decode"]![rel]!;
@@ -48,7 +48,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void SixteenBitPngKeepsSixteenBits()
+    public void Sixteen_bit_PNG_keeps_sixteen_bits()
     {
         var path = Path.Combine(DataTestPaths.Cityscapes, "gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_instanceIds.png");
         var d = ImageCodec.DecodeFile(path, ImageReadMode.Unchanged);
@@ -65,7 +65,7 @@ public class ImageCodecTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
-    public void EncodeDecodeRoundTrips(int channels)
+    public void Encode_decode_round_trips(int channels)
     {
         int h = 37, w = 53;
         var px = new byte[h * w * channels];
@@ -77,7 +77,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void PaletteAndSixteenBitEncodeRoundTrip()
+    public void Palette_and_sixteen_bit_encode_round_trip()
     {
         var labels = Enumerable.Range(0, 20 * 30).Select(i => (byte)(i % 11)).ToArray();
         var pal = BoostFormer.Data.DatasetInfo.CamVid.Palette;
@@ -95,7 +95,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void TensorOverloadsRoundTrip()
+    public void Tensor_overloads_round_trip()
     {
         var path = Path.Combine(DataTestPaths.CamVid, "val/0016E5_07959.png");
         using var t = ImageCodec.ReadImage(path);
@@ -111,7 +111,7 @@ public class ImageCodecTests
     [Theory]
     [InlineData("camvid/val/0016E5_07959.png")]
     [InlineData("ade20k-sample/ADEChallengeData2016/images/training/ADE_train_00000036.jpg")]
-    public void TruncatedFilesNameTheFile(string rel)
+    public void Truncated_files_name_the_file(string rel)
     {
         using var tmp = DataTestPaths.Temp();
         var bytes = File.ReadAllBytes(Path.Combine(DataTestPaths.Data, rel));
@@ -126,7 +126,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void CorruptEmptyAndMissingFilesNameTheFile()
+    public void Corrupt_empty_and_missing_files_name_the_file()
     {
         using var tmp = DataTestPaths.Temp();
         var garbage = tmp["garbage.png"];
@@ -149,7 +149,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void LabelModeRejectsColourImages()
+    public void Label_mode_rejects_colour_images()
     {
         var rgb = Path.Combine(DataTestPaths.CamVid, "val/0016E5_07959.png");
         FluentActions.Invoking(() => ImageCodec.DecodeFile(rgb, ImageReadMode.Label)).Should().Throw<ImageDecodeException>().WithMessage("*single-channel*");
@@ -158,7 +158,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void GrayJpegBecomesRgbWithEqualChannels()
+    public void Gray_JPEG_becomes_RGB_with_equal_channels()
     {
         var gray = DataTestPaths.Fixtures["decode"]!.AsObject().First(kv => kv.Key.StartsWith("tiny") && (string)kv.Value!["source_mode"]! == "L").Key;
         var d = ImageCodec.DecodeFile(Path.Combine(DataTestPaths.Data, gray), ImageReadMode.Rgb);
@@ -192,7 +192,7 @@ public class ImageCodecTests
     [InlineData(36, 48, 72, 96)]
     [InlineData(36, 48, 17, 23)]
     [InlineData(10, 10, 25, 7)]
-    public void BilinearResizeMatchesHalfPixelReference(int h, int w, int oh, int ow)
+    public void Bilinear_resize_matches_half_pixel_reference(int h, int w, int oh, int ow)
     {
         var src = new byte[h * w * 3];
         new Random(h * w).NextBytes(src);
@@ -205,7 +205,7 @@ public class ImageCodecTests
     }
 
     [Fact]
-    public void NearestResizeUsesFloorOfScaledIndex()
+    public void Nearest_resize_uses_floor_of_scaled_index()
     {
         int h = 7, w = 9, oh = 16, ow = 4;
         var src = Enumerable.Range(0, h * w).Select(i => (byte)i).ToArray();
@@ -238,7 +238,7 @@ public class ImageCodecCrossCheckTests
     }
 
     [Fact]
-    public void EveryImageFileInTheSharedDataDecodesLikePil()
+    public void Every_image_file_in_the_shared_data_decodes_like_PIL()
     {
         var root = DataTestPaths.Data;
         var (code, output) = NotebookTestSupport.Python("""
@@ -437,7 +437,7 @@ public class ImageCodecCrossCheckTests
         """;
 
     [Fact]
-    public void UnusualLayoutsDecodeToTheStoredSamplesAndToPilsConversions()
+    public void Unusual_layouts_decode_to_the_stored_samples_and_to_PILs_conversions()
     {
         using var tmp = DataTestPaths.Temp();
         var (code, output) = NotebookTestSupport.Python(LayoutsScript, tmp.Path, Path.Combine(DataTestPaths.Ade, "images/training/ADE_train_00000036.jpg"));
@@ -468,7 +468,7 @@ public class ImageCodecCrossCheckTests
     }
 
     [Fact]
-    public void TruncatedProgressiveJpegAndBigHeaderSegments()
+    public void Truncated_progressive_JPEG_and_big_header_segments()
     {
         using var tmp = DataTestPaths.Temp();
         var src = Path.Combine(DataTestPaths.Ade, "images/training/ADE_train_00000036.jpg");
@@ -497,7 +497,7 @@ public class ImageCodecCrossCheckTests
     }
 
     [Fact]
-    public void EncodedPngsAreReadBackByPil()
+    public void Encoded_PNGs_are_read_back_by_PIL()
     {
         using var tmp = DataTestPaths.Temp();
         var rng = new Random(11);
@@ -576,7 +576,7 @@ public class ImageCodecCrossCheckTests
     }
 
     [Fact]
-    public void ResizeIsBitExactWithPyTorch113()
+    public void Resize_is_bit_exact_with_PyTorch_1_13()
     {
         using var tmp = DataTestPaths.Temp();
         var cases = new List<string>();
@@ -630,7 +630,7 @@ public class ImageCodecCrossCheckTests
     }
 
     [Fact]
-    public void BilinearResizeIsWithinOneOfLibTorch2()
+    public void Bilinear_resize_is_within_one_of_LibTorch_2()
     {
         // LibTorch 2.x rounds its float32 arithmetic slightly differently (and picks a kernel by thread count and output
         // size): the same interpolation up to ±1 in a few samples per million.
@@ -661,7 +661,7 @@ public class ImageCodecCrossCheckTests
 public class ThreadLocalParallelismTests
 {
     [Fact]
-    public void SetThreadLocalNumThreadsIsANoOpNow()
+    public void Set_thread_local_num_threads_is_a_no_op_now()
     {
         // The codec no longer calls libtorch (decoding is SkiaSharp, resizing managed code), and TorchSharp has no
         // per-thread setting: the call is kept for the data-loader workers, does nothing and says so.

@@ -35,7 +35,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void RandomResizeDrawsRatioInRangeAndKeepsAspect()
+    public void Random_resize_draws_ratio_in_range_and_keeps_aspect()
     {
         var t = new RandomResize(2048, 512, 0.5, 2.0);
         var sizes = new HashSet<int>();
@@ -60,7 +60,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void RandomCropHonoursCatMaxRatio()
+    public void Random_crop_honours_cat_max_ratio()
     {
         // Left 90 % class 0, right 10 % class 1: most 64-wide crops are a single class.
         var lbl = new LabelMap(64, 640);
@@ -83,7 +83,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void RandomCropIgnoresIgnoreIndexAndHandlesSmallImages()
+    public void Random_crop_ignores_ignore_index_and_handles_small_images()
     {
         var img = Gradient(20, 30); var lbl = Stripes(20, 30, 3);
         new RandomCrop(64, 64).Apply(ref img, ref lbl, new DataRng(1));
@@ -97,7 +97,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void FlipMirrorsImageAndLabelTogether()
+    public void Flip_mirrors_image_and_label_together()
     {
         var img = Gradient(5, 7); var lbl = Stripes(5, 7, 7);
         var orig = img.Clone(); var origL = lbl.Clone();
@@ -136,7 +136,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void HsvRoundTripIsNearlyLossless()
+    public void HSV_round_trip_is_nearly_lossless()
     {
         var rng = new Random(5);
         var rgb = new byte[3 * 5000];
@@ -151,7 +151,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void ConvertTruncatesLikeNumpyAstype()
+    public void Convert_truncates_like_numpy_astype()
     {
         var lut = ImageOps.ConvertLut(1.5, 0);
         lut[100].Should().Be(150);
@@ -162,7 +162,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void PhotometricDistortionIsSeededAndStaysInRange()
+    public void Photometric_distortion_is_seeded_and_stays_in_range()
     {
         var src = Gradient(64, 64);
         var a = src.Clone(); new PhotoMetricDistortion().Apply(a, new DataRng(7));
@@ -184,7 +184,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void NormalizeWritesChwWithImageNetStatistics()
+    public void Normalize_writes_CHW_with_ImageNet_statistics()
     {
         var img = new ImageBuffer(1, 2, 3, new byte[] { 0, 128, 255, 10, 20, 30 });
         var chw = new float[6];
@@ -196,7 +196,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void TrainPipelineOnCamVidGivesFixedCropsAndValidLabels()
+    public void Train_pipeline_on_CamVid_gives_fixed_crops_and_valid_labels()
     {
         var ds = new CamVidDataset(DataTestPaths.CamVid, "val");
         var p = SegPipeline.Train(512, 512);
@@ -212,7 +212,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void RandomResizedCropFollowsTorchvisionBounds()
+    public void Random_resized_crop_follows_torchvision_bounds()
     {
         var t = new ClsTransform { Size = 64 };
         for (int s = 0; s < 200; s++)
@@ -232,7 +232,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void MixupAndCutmixMixTargetsWithLabelSmoothing()
+    public void Mixup_and_cutmix_mix_targets_with_label_smoothing()
     {
         int n = 4, k = 10, h = 8, w = 8, plane = 3 * h * w;
         var labels = new[] { 1, 2, 3, 4 };
@@ -264,7 +264,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void RandomErasingFillsOneBox()
+    public void Random_erasing_fills_one_box()
     {
         var chw = new float[3 * 32 * 32];
         ClsTransform.RandomErase(chw, 32, 32, new DataRng(2));

@@ -27,7 +27,7 @@ public class EngineMemoryTests
     public void A_300_step_segformer_training_run_keeps_rss_flat()
     {
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0.1 });
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0.1 });
         model.train();
         using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", model.named_parameters().ToList(), 1e-3, 0.01) });
         using var x = randn(2, 3, 64, 64);
@@ -37,7 +37,7 @@ public class EngineMemoryTests
         {
             using var scope = NewDisposeScope();
             var logits = model.call(x);
-            var loss = SegFormerLoss.SemanticLoss(logits, y);
+            var loss = SegformerLoss.SemanticLoss(logits, y);
             opt.ZeroGrad();
             loss.backward();
             opt.Step();
@@ -117,7 +117,7 @@ public class BatchNormGradientTests
         // gradient of x twice: the ERF of notebook 06 relies on exactly this batch-1 gradient.
         manual_seed(2);
         using var scope = NewDisposeScope();
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("boostformer-b0", 5));
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("boostformer-b0", 5));
         model.eval();
         var x = randn(1, 3, 64, 64);
         Tensor Grad(Tensor input)

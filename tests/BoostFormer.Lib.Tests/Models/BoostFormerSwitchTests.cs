@@ -8,19 +8,19 @@ namespace BoostFormer.Lib.Tests.Models;
 /// count changes by exactly what the switch adds or removes.</summary>
 public class BoostFormerSwitchTests
 {
-    private static readonly SegFormerConfig B2 = SegFormerConfig.FromName("segformer-b2");
+    private static readonly SegformerConfig B2 = SegformerConfig.FromName("segformer-b2");
 
-    private static long Count(SegFormerConfig c)
+    private static long Count(SegformerConfig c)
     {
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         return m.parameter_count();
     }
 
-    private static void RunsWithShapes(SegFormerConfig c)
+    private static void RunsWithShapes(SegformerConfig c)
     {
         manual_seed(0);
         using var scope = NewDisposeScope();
-        using var m = new SegFormerForSemanticSegmentation(c with { num_labels = 11 });
+        using var m = new SegformerForSemanticSegmentation(c with { num_labels = 11 });
         m.eval();
         using var _ = no_grad();
         using var o = m.forward(randn(1, 3, 64, 64), null, output_hidden_states: true, output_attentions: true);
@@ -42,7 +42,7 @@ public class BoostFormerSwitchTests
         var ins = new[] { 3, 64, 128, 320 };
         for (int i = 0; i < 4; i++) delta += (long)ins[i] * B2.hidden_sizes[i] * (B2.patch_sizes[i] * B2.patch_sizes[i] - 1);
         (Count(B2) - Count(c)).Should().Be(delta);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().Contain("segformer.encoder.patch_embeddings.1.conv.weight").And.NotContain("segformer.encoder.patch_embeddings.1.proj.weight");
     }
 
@@ -61,7 +61,7 @@ public class BoostFormerSwitchTests
             delta += B2.depths[s] * (attn - 6 * C);
         }
         (Count(B2) - Count(c)).Should().Be(delta);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().Contain("segformer.encoder.block.1.2.layer_scale_1").And.Contain("segformer.encoder.block.0.0.mlp.dwconv.weight");
         m.state_dict()["segformer.encoder.block.0.0.layer_scale_2"].max().item<float>().Should().Be(1e-5f);
     }
@@ -75,7 +75,7 @@ public class BoostFormerSwitchTests
         long C2 = 320, C3 = 512;
         var delta = B2.depths[2] * (C2 * C2 * 4 + C2) - B2.depths[3] * 2 * C3;
         (Count(B2) - Count(c)).Should().Be(delta);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().Contain("segformer.encoder.block.3.0.attention.self.norm.weight").And.NotContain("segformer.encoder.block.2.0.attention.self.sr.weight");
         using var scope = NewDisposeScope();
         m.eval();
@@ -107,7 +107,7 @@ public class BoostFormerSwitchTests
             delta += B2.depths[s] * ((9 * H + H) - (34 * H / 2 + H + 4 * H));
         }
         (Count(B2) - Count(c)).Should().Be(delta);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().Contain("segformer.encoder.block.2.5.mlp.conv_1.weight").And.Contain("segformer.encoder.block.2.5.mlp.dwconv.mixconv.conv_5.weight");
     }
 
@@ -118,7 +118,7 @@ public class BoostFormerSwitchTests
         RunsWithShapes(c);
         // The 1x1 fuse conv (768·4·768, no bias) is removed; 4 scalars are added.
         (Count(B2) - Count(c)).Should().Be(768L * 4 * 768 - 4);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().Contain("decode_head.weights").And.NotContain("decode_head.linear_fuse.weight");
     }
 
@@ -127,11 +127,11 @@ public class BoostFormerSwitchTests
     {
         manual_seed(9);
         using var scope = NewDisposeScope();
-        var c = SegFormerConfig.FromName("segformer-b0", 3) with { weighted_sum_decoder = true };
-        using var m = new SegFormerForSemanticSegmentation(c);
+        var c = SegformerConfig.FromName("segformer-b0", 3) with { weighted_sum_decoder = true };
+        using var m = new SegformerForSemanticSegmentation(c);
         m.eval();
         using var _ = no_grad();
-        m.decode_head.weights!.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
+        ((BoostformerWeightedSumDecodeHead)m.decode_head).weights.copy_(tensor(new[] { 0.5f, -1f, 2f, 0.25f }, 4, 1));
         var x = randn(1, 3, 64, 64);
         using var enc = m.segformer.forward(x);
         Tensor? sum = null;
@@ -150,12 +150,57 @@ public class BoostFormerSwitchTests
     [Fact]
     public void All_switches_make_boostformer()
     {
-        var c = SegFormerConfig.WithAllBoostFormerSwitches(B2);
-        c.Should().BeEquivalentTo(SegFormerConfig.FromName("boostformer-b2"));
+        var c = SegformerConfig.WithAllBoostFormerSwitches(B2);
+        c.Should().BeEquivalentTo(SegformerConfig.FromName("boostformer-b2"));
         RunsWithShapes(c);
         Count(c).Should().Be(17_576_602);
-        using var m = new SegFormerForSemanticSegmentation(c);
+        using var m = new SegformerForSemanticSegmentation(c);
         m.state_dict().Keys.Should().NotContain(k => k.StartsWith("segformer.encoder.layer_norm."));
         m.state_dict().Keys.Should().NotContain(k => k.Contains("attention.output"));
+    }
+    [Theory]
+    [InlineData('a', "pooling_patch_embedding", "(a) pooling patch embedding", "pooling-patch-embedding", 25_748_822L)]
+    [InlineData('b', "poolformer_blocks", "(b) PoolFormer blocks, stages 1–2", "poolformer", 25_312_150L)]
+    [InlineData('c', "pooled_kv_attention", "(c) pooled K/V attention, stages 3–4", "pooled-kv", 25_005_526L)]
+    [InlineData('d', "remove_self_output", "(d) no attention output projection", "no-self-output", 25_979_158L)]
+    [InlineData('e', "mix_cfn", "(e) Mix-CFN", "mix-cfn", 27_661_654L)]
+    [InlineData('f', "weighted_sum_decoder", "(f) weighted-sum decoder", "weighted-sum", 25_102_682L)]
+    public void Each_switch_descriptor_applied_alone_sets_its_key_and_gives_the_published_count(char letter, string key, string name, string tag, long parameters)
+    {
+        var s = BoostformerSwitch.FromLetter(letter);
+        s.Letter.Should().Be(letter);
+        (s.Key, s.Name, s.Tag).Should().Be((key, name, tag));
+        BoostformerSwitch.Lettered[letter - 'a'].Should().BeSameAs(s);
+        var c = s.Apply(B2);
+        ChangedKeys(B2, c).Should().Equal(key);
+        BoostformerSwitch.All.Where(x => x.IsOn(c)).Should().Equal(s);
+        c.SwitchSummary().Should().Be(tag);
+        Count(c).Should().Be(parameters); // the ablation table's figures (results/ablation.md)
+    }
+
+    [Fact]
+    public void Stage_layer_norm_descriptor_has_no_letter_and_all_descriptors_make_boostformer()
+    {
+        var s = BoostformerSwitch.NoStageLayerNorm;
+        s.Letter.Should().BeNull();
+        BoostformerSwitch.Lettered.Should().NotContain(s);
+        var c = s.Apply(B2);
+        ChangedKeys(B2, c).Should().Equal("encoder_layer_norm");
+        c.SwitchSummary().Should().Be("no-stage-layernorm");
+        (Count(B2) - Count(c)).Should().Be(2L * B2.hidden_sizes.Sum());
+        var all = BoostformerSwitch.All.Aggregate(B2, (acc, x) => x.Apply(acc));
+        all.IsBoostFormer.Should().BeTrue();
+        all.Should().BeEquivalentTo(SegformerConfig.FromName("boostformer-b2"));
+        all.SwitchSummary().Should().Be(string.Join("+", BoostformerSwitch.All.Select(x => x.Tag)));
+        B2.SwitchSummary().Should().Be("segformer");
+        FluentActions.Invoking(() => BoostformerSwitch.FromLetter('g')).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    /// <summary>The config.json keys whose values differ between <paramref name="a"/> and <paramref name="b"/>.</summary>
+    private static IEnumerable<string> ChangedKeys(SegformerConfig a, SegformerConfig b)
+    {
+        var ja = System.Text.Json.Nodes.JsonNode.Parse(a.ToJson())!.AsObject();
+        var jb = System.Text.Json.Nodes.JsonNode.Parse(b.ToJson())!.AsObject();
+        return ja.Where(kv => kv.Value!.ToJsonString() != jb[kv.Key]!.ToJsonString()).Select(kv => kv.Key).ToList();
     }
 }

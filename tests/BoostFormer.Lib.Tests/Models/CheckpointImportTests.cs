@@ -268,16 +268,16 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     private readonly TorchCheckpointFiles _f;
     public CheckpointImportTests(TorchCheckpointFiles files) { _f = files; }
 
-    private (SegFormerForSemanticSegmentation model, CheckpointLoadReport report) LoadB0(string path, bool strict = true)
+    private (SegformerForSemanticSegmentation model, CheckpointLoadReport report) LoadB0(string path, bool strict = true)
     {
         manual_seed(123);
-        var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(_f.Fixture, "config.json")));
+        var model = new SegformerForSemanticSegmentation(SegformerConfig.FromJson(Path.Combine(_f.Fixture, "config.json")));
         var report = CheckpointImport.LoadInto(model, path, strict);
         model.eval();
         return (model, report);
     }
 
-    private double MaxLogitDiff(SegFormerForSemanticSegmentation model)
+    private double MaxLogitDiff(SegformerForSemanticSegmentation model)
     {
         using var scope = NewDisposeScope();
         var input = Safetensors.Load(Path.Combine(_f.Fixture, "input.safetensors"));
@@ -329,7 +329,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     public void Encoder_checkpoint_loads_into_the_classification_model()
     {
         manual_seed(0);
-        using var model = new SegFormerForImageClassification(SegFormerConfig.FromName("mit-b0", 1000));
+        using var model = new SegformerForImageClassification(SegformerConfig.FromName("mit-b0", 1000));
         var report = CheckpointImport.LoadInto(model, _f["mit_b0.pth"], strict: true);
         report.initialized.Should().BeEquivalentTo("classifier.weight", "classifier.bias");
         report.ignored.Should().BeEquivalentTo("head.weight", "head.bias");
@@ -341,7 +341,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     public void Synthetic_renamed_and_fused_state_dicts_round_trip_to_identical_outputs(string naming)
     {
         manual_seed(7);
-        using var a = SegFormerForSemanticSegmentation.FromName("segformer-b1", 13);
+        using var a = SegformerForSemanticSegmentation.FromName("segformer-b1", 13);
         using var scope = NewDisposeScope();
         // Make BatchNorm statistics non-trivial so the decoder's BN mapping matters.
         a.decode_head.batch_norm.running_mean!.copy_(randn(256));
@@ -351,7 +351,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
         renamed.Keys.Should().NotContain(k => k.StartsWith("segformer."));
         CheckpointImport.DetectNaming(renamed.Keys).Should().Be(naming);
         manual_seed(8);
-        using var b = SegFormerForSemanticSegmentation.FromName("segformer-b1", 13);
+        using var b = SegformerForSemanticSegmentation.FromName("segformer-b1", 13);
         var report = CheckpointImport.LoadStateDictInto(b, renamed, strict: true);
         report.missing.Should().BeEmpty();
         report.ignored.Should().BeEmpty();
@@ -365,7 +365,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     public void Mmseg_head_with_per_stage_batch_norm_imports_the_encoder_only()
     {
         manual_seed(7);
-        using var a = SegFormerForSemanticSegmentation.FromName("segformer-b0", 13);
+        using var a = SegformerForSemanticSegmentation.FromName("segformer-b0", 13);
         using var scope = NewDisposeScope();
         var mm = SegformerKeyMapping.ToMmseg(a.state_dict());
         // mmseg's SegformerHead: ConvModule(conv without bias, bn, ReLU) per stage.
@@ -376,7 +376,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
             mm[$"decode_head.convs.{i}.bn.bias"] = zeros(256);
         }
         manual_seed(8);
-        using var b = SegFormerForSemanticSegmentation.FromName("segformer-b0", 13);
+        using var b = SegformerForSemanticSegmentation.FromName("segformer-b0", 13);
         var r = CheckpointImport.LoadStateDictInto(b, mm, strict: true);
         r.naming.Should().Be("mmseg");
         r.notes.Should().ContainSingle().Which.Should().Contain("BatchNorm+ReLU");
@@ -395,7 +395,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     public void Shape_mismatch_names_the_key_and_both_shapes()
     {
         manual_seed(0);
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 19);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 19);
         var act = () => CheckpointImport.LoadInto(model, _f["pytorch_model.bin"]);
         act.Should().Throw<ArgumentException>().Which.Message.Should()
             .Contain("pytorch_model.bin").And.Contain("decode_head.classifier.weight").And.Contain("[150, 256, 1, 1]").And.Contain("[19, 256, 1, 1]");
@@ -406,7 +406,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
     {
         using var scope = NewDisposeScope();
         manual_seed(0);
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0");
         var sd = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         sd["segformer.encoder.extra.weight"] = ones(1);
         sd.Remove("segformer.encoder.block.1.0.mlp.dense1.bias");
@@ -435,7 +435,7 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
 
         var boost = TestPaths.ParityFixtures().First(d => Path.GetFileName(d).StartsWith("boostformer-"));
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(boost, "config.json")));
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromJson(Path.Combine(boost, "config.json")));
         var r = CheckpointImport.LoadInto(model, Path.Combine(boost, "weights.safetensors"), strict: true);
         r.ignored.Should().Equal("decode_head.linear_fuse.weight");
     }

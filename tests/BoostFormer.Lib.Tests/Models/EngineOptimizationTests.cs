@@ -11,10 +11,10 @@ namespace BoostFormer.Lib.Tests.Models;
 [Collection(GlobalRngCollection.Name)]
 public class EngineOptimizationTests
 {
-    private static (Tensor optimized, Tensor naive) BothWays(SegFormerConfig config, int side, bool sdpa, bool fused)
+    private static (Tensor optimized, Tensor naive) BothWays(SegformerConfig config, int side, bool sdpa, bool fused)
     {
         manual_seed(3);
-        using var model = new SegFormerForSemanticSegmentation(config);
+        using var model = new SegformerForSemanticSegmentation(config);
         // give BatchNorm non-trivial statistics so the folded path is exercised with a real affine map
         using (no_grad())
         {
@@ -23,7 +23,7 @@ public class EngineOptimizationTests
                 bn.running_mean!.normal_(0, 0.1);
                 bn.running_var!.uniform_(0.5, 1.5);
             }
-            model.decode_head.weights?.uniform_(0.5, 1.5);   // the weighted-sum decoder's stage weights (switch f)
+            (model.decode_head as BoostformerWeightedSumDecodeHead)?.weights.uniform_(0.5, 1.5);   // the weighted-sum decoder's stage weights (switch f)
         }
         model.eval();
         using var x = randn(1, 3, side, side);
@@ -44,7 +44,7 @@ public class EngineOptimizationTests
     [InlineData("boostformer-b2")]
     public void Fused_decoder_logits_equal_the_unfused_ones(string name)
     {
-        var (fused, plain) = BothWays(SegFormerConfig.FromName(name, 19), 128, sdpa: false, fused: true);
+        var (fused, plain) = BothWays(SegformerConfig.FromName(name, 19), 128, sdpa: false, fused: true);
         using (fused) using (plain)
         {
             var diff = (fused - plain).abs().max().item<float>();
@@ -58,7 +58,7 @@ public class EngineOptimizationTests
     [InlineData("boostformer-b0")]
     public void Sdpa_logits_equal_the_explicit_attention(string name)
     {
-        var (sdpa, plain) = BothWays(SegFormerConfig.FromName(name, 19), 128, sdpa: true, fused: false);
+        var (sdpa, plain) = BothWays(SegformerConfig.FromName(name, 19), 128, sdpa: true, fused: false);
         using (sdpa) using (plain)
         {
             var scale = plain.abs().max().item<float>();
@@ -73,7 +73,7 @@ public class EngineOptimizationTests
         Tensor Grad(bool sdpa)
         {
             manual_seed(5);
-            using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0 });
+            using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0 });
             model.SetOptimizations(sdpa, fusedDecoder: false).train();
             using var x = randn(2, 3, 64, 64);
             using var loss = model.call(x).pow(2).mean();
@@ -90,7 +90,7 @@ public class EngineOptimizationTests
     public void Optimisations_are_off_when_attention_maps_are_asked_for_and_can_be_switched_off()
     {
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 5));
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 5));
         model.SetOptimizations(false, false);
         model.modules().OfType<SegformerEfficientSelfAttention>().Should().OnlyContain(m => !m.use_sdpa);
         model.decode_head.fused_inference.Should().BeFalse();

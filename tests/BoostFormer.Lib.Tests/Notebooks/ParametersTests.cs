@@ -10,7 +10,7 @@ public class ParametersCollection { }
 public class ParametersTests
 {
     [Fact]
-    public void ParameterResolutionFollowsParamThenEnvironment()
+    public void Parameter_resolution_follows_param_then_environment()
     {
         var dir = NotebookTestSupport.TempDir("nb-root");
         ParameterSet.Resolve("ci", new Dictionary<string, string> { ["data"] = dir }).DataRoot.Should().Be(Path.GetFullPath(dir));
@@ -18,6 +18,8 @@ public class ParametersTests
         act.Should().Throw<DirectoryNotFoundException>().WithMessage("*--param data=*missing*does not exist*");
         var bad = () => new ParameterSet("huge", null);
         bad.Should().Throw<ArgumentException>().WithMessage("*unknown scale 'huge'*");
+        new ParameterSet("CI", null).Scale.Should().Be(RunScale.Ci);
+        RunScales.Names.Should().Equal("ci", "demo", "full");
         var badKey = () => new ParameterSet("ci", null, new Dictionary<string, string> { ["max-steps"] = "1" });
         badKey.Should().Throw<ArgumentException>().WithMessage("*max-steps*only letters, digits and '_'*BOOSTFORMER_PARAM_*");
         using (Parameters.Use(new ParameterSet("ci", null, new Dictionary<string, string> { ["n"] = "x" })))
@@ -28,7 +30,7 @@ public class ParametersTests
     }
 
     [Fact]
-    public void TheEnvironmentOfASetGivesBackTheSameSet()
+    public void The_environment_of_a_set_gives_back_the_same_set()
     {
         var dir = NotebookTestSupport.TempDir("nb-env");
         var set = new ParameterSet("full", dir, new Dictionary<string, string> { ["epochs"] = "7", ["Lr"] = "0.5", ["data"] = dir });
@@ -44,7 +46,7 @@ public class ParametersTests
             env[ParameterSet.DataVariable].Should().Be(dir);
             foreach (var (name, value) in env.Where(kv => kv.Key != ParameterSet.DataVariable)) Environment.SetEnvironmentVariable(name, value);
             var back = ParameterSet.FromEnvironment();
-            back.Scale.Should().Be("full");
+            back.Scale.Should().Be(RunScale.Full);
             back.Values.Should().BeEquivalentTo(new Dictionary<string, string> { ["EPOCHS"] = "7", ["LR"] = "0.5" });
             back.Values["epochs"].Should().Be("7", "keys are case-insensitive");
 

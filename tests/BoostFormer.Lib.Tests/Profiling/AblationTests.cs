@@ -1,3 +1,4 @@
+using BoostFormer.Models;
 using BoostFormer.Profiling;
 using FluentAssertions;
 using Xunit;
@@ -16,7 +17,17 @@ public class AblationTests
             var options = new AblationOptions { Input = new InputSize(64, 64), Classes = 150, Warmup = 0, Runs = 1, Threads = 1 };
             var table = Ablation.Run(options);
             table.Rows.Should().HaveCount(8);
-            var b2 = table.Rows[0];
+            table.Rows.Select(r => r.Variant.Name).Should().Equal("SegFormer-B2", "(a) pooling patch embedding", "(b) PoolFormer blocks, stages 1–2",
+                "(c) pooled K/V attention, stages 3–4", "(d) no attention output projection", "(e) Mix-CFN", "(f) weighted-sum decoder",
+                "BoostFormer-B2 (all, = BoostFormer)");
+            table.Rows.Select(r => r.Variant.ShortName).Should().Equal("SegFormer-B2", "(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "BoostFormer-B2");
+            foreach (var s in BoostformerSwitch.Lettered)
+            {
+                table.Row(s).Variant.Name.Should().Be(s.Name);
+                table.Row(s).Variant.Config.Should().BeEquivalentTo(s.Apply(table.Base.Variant.Config));
+            }
+            table.AllSwitches.Should().BeSameAs(table.Rows[^1]);
+            var b2 = table.Base;
             b2.Params.Should().Be(27_461_974L);
             table.Rows[^1].Params.Should().Be(17_576_602L);
             // every switch alone changes the model (at this tiny input the 7x7 pooled keys outnumber the reduced ones
@@ -29,9 +40,9 @@ public class AblationTests
             }
 
             // (d) drops each layer's attention output projection C×C + C: 3·(64²+64) + 4·(128²+128) + 6·(320²+320) + 3·(512²+512)
-            table.Rows[4].Params.Should().Be(b2.Params - 1_482_816L);
+            table.Row(BoostformerSwitch.RemoveSelfOutput).Params.Should().Be(b2.Params - 1_482_816L);
             // (f) drops the 1x1 fuse conv 4·768 → 768 (no bias) and adds a few per-stage scalars
-            table.Rows[6].Params.Should().BeInRange(b2.Params - 2_359_296L, b2.Params - 2_359_296L + 16);
+            table.Row(BoostformerSwitch.WeightedSumDecoder).Params.Should().BeInRange(b2.Params - 2_359_296L, b2.Params - 2_359_296L + 16);
 
             var (md, csv) = table.WriteTo(dir);
             var mdText = File.ReadAllText(md);

@@ -14,28 +14,18 @@ namespace BoostFormer.Lib.Tests.Training;
 [Collection(GlobalRngCollection.Name)]
 public class CamVidOverfitTests
 {
-    private sealed class First : ISegmentationDataset
-    {
-        private readonly ISegmentationDataset _d; private readonly int _n;
-        public First(ISegmentationDataset d, int n) { _d = d; _n = n; }
-        public DatasetInfo Info => _d.Info;
-        public int Count => _n;
-        public SegmentationSample Get(int index) => _d.Get(index);
-        public string Describe(int index) => _d.Describe(index);
-    }
-
     [Fact]
     public void SegFormer_b0_overfits_four_camvid_images()
     {
-        var data = new First(new CamVidDataset(TestPaths.Data, "train"), 4);
+        var data = new CamVidDataset(TestPaths.Data, "train").First(4);
         var pipeline = new SegPipeline(RandomResize.KeepRatio(128, 96)); // deterministic: every image 128x96
         var source = new DatasetBatchSource(data, pipeline, batchSize: 4, seed: 0, workers: 1);
         manual_seed(0);
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0", 11) with { drop_path_rate = 0 });
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 11) with { drop_path_rate = 0 });
         var options = new SegmentationTrainerOptions { Iterations = 120, LearningRate = 1e-3, HeadLrMultiplier = 1, WarmupIterations = 10, Seed = 0 };
         using var dir = new TempDir();
         using var store = RunStore.Open(Path.Combine(dir.Path, "runs.db"));
-        var id = new SegmentationTrainer(new SegFormerSegmentationModel(model), options)
+        var id = new SegmentationTrainer(new SegformerSegmentationModel(model), options)
             .Run(source, () => DatasetBatchSource.EvalSamples(data, pipeline), store);
         var miou = store.LastEvaluation(id)["miou"];
         var loss = store.Series(id, "train", "loss");

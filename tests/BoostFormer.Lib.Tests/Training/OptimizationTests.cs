@@ -101,7 +101,7 @@ public class OptimizationTests
             ("decode_head.stage_weights", new Parameter(zeros(4))),
             ("decode_head.batch_norm.weight", new Parameter(zeros(4))),
         };
-        var groups = ParameterGrouping.SegFormerGroups(ps, 6e-5, 0.01);
+        var groups = ParameterGrouping.SegformerGroups(ps, 6e-5, 0.01);
         NamedParamGroup G(string n) => groups.Single(g => g.Parameters.Any(p => p.name == n));
         G("encoder.block.0.0.attention.self.query.weight").WeightDecay.Should().Be(0.01);
         G("encoder.block.0.0.attention.self.query.weight").InitialLr.Should().Be(6e-5);

@@ -14,7 +14,7 @@ public class ChartTests
     [InlineData(0.13, 0.87, 0.1, 0.9)]
     [InlineData(-3.2, 47, -10, 50)]
     [InlineData(1200, 9800, 0, 10000)]
-    public void NiceTicksCoverTheRangeWithRoundSteps(double min, double max, double lo, double hi)
+    public void Nice_ticks_cover_the_range_with_round_steps(double min, double max, double lo, double hi)
     {
         var (a, b, ticks) = Chart.NiceTicks(min, max);
         a.Should().BeApproximately(lo, 1e-9);
@@ -28,7 +28,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void LineChartIsValidSvgWithTitlesAxesAndOnePolyline()
+    public void Line_chart_is_valid_SVG_with_titles_axes_and_one_polyline()
     {
         var c = Chart.Line(new[] { 1, 2, 3, 4 }, new[] { 1.0, 4, 9, 16 }).WithTitle("Squares").WithXTitle("n").WithYTitle("n²").WithSize(500, 300);
         var svg = Parse(c);
@@ -41,7 +41,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void CombinedTracesGetALegendAndDistinctColours()
+    public void Combined_traces_get_a_legend_and_distinct_colours()
     {
         var x = Enumerable.Range(0, 10).ToArray();
         var c = Chart.Combine(Chart.Line(x, x.Select(v => v * 2), "double"), Chart.Scatter(x, x.Select(v => v * 3), "triple"));
@@ -53,7 +53,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void NaNsBreakLinesAndLogAxesUsePowersOfTen()
+    public void NaNs_break_lines_and_log_axes_use_powers_of_ten()
     {
         var c = Chart.Line(new[] { 1.0, 2, 3, 4, 5 }, new[] { 1.0, 10, double.NaN, 1000, 10000 }).WithLogY();
         var svg = Parse(c);
@@ -62,7 +62,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void GroupedBarsDrawOneRectPerValue()
+    public void Grouped_bars_draw_one_rect_per_value()
     {
         var cats = new[] { "B0", "B1", "B2" };
         var c = Chart.Combine(Chart.Bar(cats, new[] { 3.7, 13.7, 27.5 }, "SegFormer"), Chart.Bar(cats, new[] { 3.1, 11.9, 24.0 }, "BoostFormer"))
@@ -76,7 +76,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void HeatmapHasACellPerValueAndAColourBar()
+    public void Heatmap_has_a_cell_per_value_and_a_colour_bar()
     {
         var z = new double[3, 4];
         for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) z[i, j] = i * 4 + j;
@@ -94,7 +94,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void BadInputGivesOneClearError()
+    public void Bad_input_gives_one_clear_error()
     {
         var mismatch = () => Chart.Line(new[] { 1, 2 }, new[] { 1, 2, 3 });
         mismatch.Should().Throw<ArgumentException>().WithMessage("Chart.Line: x has 2 values but y has 3*");
@@ -105,7 +105,7 @@ public class ChartTests
     }
 
     [Fact]
-    public void ChartsFormatAsHtmlAndPlainTextInAKernel()
+    public void Charts_format_as_HTML_and_plain_text_in_a_kernel()
     {
         // What a .NET Interactive kernel does with the convention-based formatter source of RichOutput (by member names).
         var attr = (TypeFormatterSourceAttribute)Attribute.GetCustomAttribute(typeof(Chart), typeof(TypeFormatterSourceAttribute), inherit: true)!;

@@ -7,7 +7,7 @@ namespace BoostFormer.Lib.Tests.Visualization;
 public class ImageTests
 {
     [Fact]
-    public void ChannelsFirstAndChannelsLastTensorsGiveTheSameImage()
+    public void Channels_first_and_channels_last_tensors_give_the_same_image()
     {
         using var scope = torch.NewDisposeScope();
         var hwc = torch.arange(4 * 5 * 3).remainder(256).to(torch.uint8).reshape(4, 5, 3);
@@ -21,7 +21,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void FloatTensorsAreScaledFromUnitRangeOrTheirOwnRange()
+    public void Float_tensors_are_scaled_from_unit_range_or_their_own_range()
     {
         using var scope = torch.NewDisposeScope();
         var unit = torch.tensor(new float[] { 0f, 0.5f, 1f, 0.25f }, 2, 2);
@@ -35,7 +35,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void ToTensorInvertsFromTensor()
+    public void To_tensor_inverts_from_tensor()
     {
         using var scope = torch.NewDisposeScope();
         var t = torch.arange(3 * 2 * 2).to(torch.float32).reshape(3, 2, 2).div(11.0);
@@ -46,7 +46,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void WrongShapesAreRejectedWithTheShape()
+    public void Wrong_shapes_are_rejected_with_the_shape()
     {
         using var scope = torch.NewDisposeScope();
         var act = () => Image.FromTensor(torch.zeros(2, 5, 7));
@@ -56,7 +56,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void DisplayFormatsArePngOrCaptionedHtml()
+    public void Display_formats_are_PNG_or_captioned_HTML()
     {
         var img = new Image(new byte[] { 1, 2, 3, 4 }, 2, 2, 1);
         img.Formats().Select(f => f.Mime).Should().Equal("image/png", "text/plain");
@@ -68,7 +68,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void SaveWritesAPngFile()
+    public void Save_writes_a_PNG_file()
     {
         var dir = BoostFormer.Lib.Tests.Notebooks.NotebookTestSupport.TempDir("img-save");
         var path = Path.Combine(dir, "x.png");
@@ -78,7 +78,7 @@ public class ImageTests
     }
 
     [Fact]
-    public void GridShowsEveryImageWithItsCaption()
+    public void Grid_shows_every_image_with_its_caption()
     {
         var a = new Image(new byte[] { 0, 0, 0 }, 1, 1, 3, "image");
         var b = new Image(new byte[] { 255, 255, 255 }, 1, 1, 3, "label");
@@ -93,7 +93,7 @@ public class ImageTests
 public class ImageResamplingTests
 {
     [Fact]
-    public void DownscaleAveragesTheCoveredPixels()
+    public void Downscale_averages_the_covered_pixels()
     {
         var img = new Image(new byte[] { 0, 100, 200, 255, 10, 20, 30, 41 }, 4, 2, 1);
         img.Downscale(2, 1).Pixels.Should().Equal(33, 132); // (0+100+10+20)/4 = 32.5 and (200+255+30+41)/4 = 131.5, rounded half up

@@ -11,7 +11,7 @@ namespace BoostFormer.Lib.Tests.Visualization;
 public class NotebookHelpersTests
 {
     [Fact]
-    public void PreprocessNormalisesWithImageNetStatisticsAndRoundTrips()
+    public void Preprocess_normalises_with_ImageNet_statistics_and_round_trips()
     {
         // A constant image of the ImageNet mean colour normalises to zero everywhere.
         var rgb = new byte[4 * 6 * 3];
@@ -27,7 +27,7 @@ public class NotebookHelpersTests
     }
 
     [Fact]
-    public void PreprocessRejectsEmptySize()
+    public void Preprocess_rejects_empty_size()
     {
         var img = Image.FromRgb(new byte[3], 1, 1);
         var act = () => SegformerImageProcessor.Preprocess(img, 0, 4);
@@ -35,7 +35,7 @@ public class NotebookHelpersTests
     }
 
     [Fact]
-    public void ChannelsPicksTheMostVariedChannels()
+    public void Channels_picks_the_most_varied_channels()
     {
         using var scope = NewDisposeScope();
         var f = zeros(4, 5, 5);
@@ -48,7 +48,7 @@ public class NotebookHelpersTests
     }
 
     [Fact]
-    public void AttentionOfQueryAveragesHeadsOnTheKeyGrid()
+    public void Attention_of_query_averages_heads_on_the_key_grid()
     {
         using var scope = NewDisposeScope();
         var probs = zeros(1, 2, 3, 4);
@@ -61,7 +61,7 @@ public class NotebookHelpersTests
     }
 
     [Fact]
-    public void ModuleDiagramDrawsEverySubmoduleWithParameterCounts()
+    public void Module_diagram_draws_every_submodule_with_parameter_counts()
     {
         using var block = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU());
         using var other = nn.Sequential(nn.Linear(4, 4));
@@ -73,9 +73,9 @@ public class NotebookHelpersTests
     }
 
     [Fact]
-    public void StageBreakdownSumsToTheModelTotals()
+    public void Stage_breakdown_sums_to_the_model_totals()
     {
-        var report = SegFormerProfiling.Profile(SegFormerConfig.FromName("segformer-b0"), new InputSize(64, 64));
+        var report = SegformerProfiling.Profile(SegformerConfig.FromName("segformer-b0"), new InputSize(64, 64));
         var parts = StageBreakdown.ByStage(report);
         parts.Select(p => p.Part).Should().Equal("stage 1", "stage 2", "stage 3", "stage 4", "decoder");
         parts.Sum(p => p.Params).Should().Be(report.Params);

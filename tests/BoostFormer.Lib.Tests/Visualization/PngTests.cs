@@ -24,7 +24,7 @@ public class PngTests
     [InlineData(33, 21, 2)]
     [InlineData(64, 48, 3)]
     [InlineData(9, 40, 4)]
-    public void EncodedFileHasSignatureIhdrAndValidCrcsAndRoundTrips(int w, int h, int c)
+    public void Encoded_file_has_signature_IHDR_and_valid_crcs_and_round_trips(int w, int h, int c)
     {
         var px = Pattern(w, h, c, w * 31 + h);
         var png = Png.Encode(px, w, h, c);
@@ -66,11 +66,11 @@ public class PngTests
     }
 
     [Fact]
-    public void Crc32MatchesTheStandardCheckValue() =>
+    public void CRC32_matches_the_standard_check_value() =>
         Crc32.Compute("123456789"u8).Should().Be(0xCBF43926u);
 
     [Fact]
-    public void PythonPilDecodesOurPngToTheSamePixels()
+    public void Python_PIL_decodes_our_PNG_to_the_same_pixels()
     {
         var dir = NotebookTestSupport.TempDir("png-pil");
         var px = Pattern(37, 23, 3, 5);
@@ -98,7 +98,7 @@ public class PngTests
     }
 
     [Fact]
-    public void DecodesRealDatasetPngsLikePil()
+    public void Decodes_real_dataset_PNGs_like_PIL()
     {
         var root = NotebookTestSupport.DataRoot;
         if (root is null) return; // data-dependent: no data root on this machine
@@ -125,7 +125,7 @@ public class PngTests
     }
 
     [Fact]
-    public void CorruptFilesGiveOneClearError()
+    public void Corrupt_files_give_one_clear_error()
     {
         var png = Png.Encode(new byte[12], 2, 2, 3);
         var bad = (byte[])png.Clone();

@@ -6,7 +6,7 @@ namespace BoostFormer.Lib.Tests.Visualization;
 public class SampleScenesTests
 {
     [Fact]
-    public void SyntheticSceneIsDeterministicAndUsesCamVidClasses()
+    public void Synthetic_scene_is_deterministic_and_uses_CamVid_classes()
     {
         var a = SampleScenes.Synthetic(96, 64, seed: 3);
         var b = SampleScenes.Synthetic(96, 64, seed: 3);
@@ -20,7 +20,7 @@ public class SampleScenesTests
     }
 
     [Fact]
-    public void CamVidSampleMatchesTheDataset()
+    public void CamVid_sample_matches_the_dataset()
     {
         var root = NotebookTestSupport.DataRoot;
         if (root is null) return; // data-dependent: no data root on this machine

@@ -7,7 +7,7 @@ namespace BoostFormer.Lib.Tests.Visualization;
 public class SegmentationTests
 {
     [Fact]
-    public void ColorizeMapsIdsAndPaintsIgnoredPixelsBlack()
+    public void Colorize_maps_ids_and_paints_ignored_pixels_black()
     {
         using var scope = torch.NewDisposeScope();
         var labels = torch.tensor(new long[] { 0, 3, 11, 255 }, 2, 2);
@@ -18,7 +18,7 @@ public class SegmentationTests
     }
 
     [Fact]
-    public void OverlayIsTheExactAlphaBlend()
+    public void Overlay_is_the_exact_alpha_blend()
     {
         using var scope = torch.NewDisposeScope();
         var image = new Image(new byte[] { 0, 0, 0, 200, 200, 200, 100, 50, 0, 9, 9, 9 }, 2, 2, 3);
@@ -34,7 +34,7 @@ public class SegmentationTests
     }
 
     [Fact]
-    public void LegendListsThePresentClasses()
+    public void Legend_lists_the_present_classes()
     {
         using var scope = torch.NewDisposeScope();
         var legend = Segmentation.Legend(DatasetInfo.CamVid, torch.tensor(new long[] { 8, 3, 3, 11 }, 2, 2));

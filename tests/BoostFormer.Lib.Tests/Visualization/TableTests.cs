@@ -7,7 +7,7 @@ public class TableTests
     private sealed record Row(string Model, double Params, int Layers);
 
     [Fact]
-    public void RecordsBecomeColumnsInDeclarationOrder()
+    public void Records_become_columns_in_declaration_order()
     {
         var t = Table.From(new[] { new Row("B0", 3.7152, 8), new Row("B1|x", 13.7, 8) }, title: "models");
         t.Columns.Should().Equal("Model", "Params", "Layers");
@@ -18,7 +18,7 @@ public class TableTests
     }
 
     [Fact]
-    public void AnonymousTypesAndDictionariesWork()
+    public void Anonymous_types_and_dictionaries_work()
     {
         Table.From(new[] { new { A = 1, B = "<x>" } }).ToHtml().Should().Contain("<th").And.Contain("&lt;x&gt;");
         var d = Table.From(new[] { new Dictionary<string, object?> { ["a"] = 1 }, new Dictionary<string, object?> { ["b"] = 2.5 } });

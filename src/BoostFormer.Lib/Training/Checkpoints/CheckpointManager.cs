@@ -27,7 +27,7 @@ public sealed record CheckpointInfo
     public long? RunId { get; init; }
     /// <summary>Schedule description (informational; schedules are functions of the iteration).</summary>
     public string? Schedule { get; init; }
-    /// <summary>Free-form configuration (model name, options) as JSON.</summary>
+    /// <summary>The model's configuration as JSON (<see cref="ModelSpec.ToJson"/>; older checkpoints: <c>{model, num_labels, drop_path_rate}</c>).</summary>
     public string? ConfigJson { get; init; }
     /// <summary>UTC time written.</summary>
     public DateTime WrittenUtc { get; init; }
@@ -145,6 +145,15 @@ public sealed class CheckpointManager
         foreach (var tmp in System.IO.Directory.EnumerateFiles(Directory, ".*tmp*")) { try { File.Delete(tmp); } catch (IOException) { } }
     }
 
+    /// <summary>
+    /// The info of a checkpoint written by <see cref="Save"/> from its header alone (no tensor is read), or null for any
+    /// other safetensors file.
+    /// </summary>
+    public static CheckpointInfo? ReadInfo(string path) => Safetensors.ReadMetadata(path).TryGetValue("info", out var json) ? ParseInfo(path, json) : null;
+
+    private static CheckpointInfo ParseInfo(string path, string json) =>
+        JsonSerializer.Deserialize<CheckpointInfo>(json, Json) ?? throw new InvalidDataException($"{path}: empty checkpoint info");
+
     /// <summary>Reads a checkpoint written by <see cref="Save"/> (or any safetensors file: then every tensor is a model tensor).</summary>
     public static LoadedCheckpoint Load(string path)
     {
@@ -157,7 +166,7 @@ public sealed class CheckpointManager
         CheckpointInfo info;
         if (meta.TryGetValue("info", out var json))
         {
-            info = JsonSerializer.Deserialize<CheckpointInfo>(json, Json) ?? throw new InvalidDataException($"{path}: empty checkpoint info");
+            info = ParseInfo(path, json);
             foreach (var (k, v) in tensors)
             {
                 if (k.StartsWith("model/", StringComparison.Ordinal)) model[k[6..]] = v;

@@ -22,7 +22,7 @@ public static class ParameterGrouping
     public static bool IsHead(string name) => name.Contains("head", StringComparison.Ordinal) || name.StartsWith("classifier", StringComparison.Ordinal);
 
     /// <summary>The four groups (backbone/head × decay/no decay), without empty ones.</summary>
-    public static List<NamedParamGroup> SegFormerGroups(IEnumerable<(string name, Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
+    public static List<NamedParamGroup> SegformerGroups(IEnumerable<(string name, Parameter parameter)> parameters, double lr, double weightDecay, double headLrMultiplier = 10)
     {
         var buckets = new Dictionary<(bool head, bool noDecay), List<(string, Parameter)>>
         {

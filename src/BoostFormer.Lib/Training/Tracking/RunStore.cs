@@ -171,12 +171,20 @@ public sealed class RunStore : IDisposable
     /// run (e.g. when a notebook is executed again) instead of repeating hours of training. The git commit is not compared.
     /// </summary>
     public RunRecord? FindFinished(string name, string kind, string modelConfigJson, string dataConfigJson, string hyperparametersJson,
-        params string[] requiredArtifacts)
+        params string[] requiredArtifacts) =>
+        FindFinished(name, kind, r => r.ModelConfigJson == modelConfigJson && r.DataConfigJson == dataConfigJson && r.HyperparametersJson == hyperparametersJson,
+            requiredArtifacts);
+
+    /// <summary>
+    /// The newest <c>finished</c> run named <paramref name="name"/> of <paramref name="kind"/> whose configuration
+    /// <paramref name="sameConfiguration"/> accepts and whose newest artifact of each kind in <paramref name="requiredArtifacts"/>
+    /// still exists on disk; null if there is none.
+    /// </summary>
+    public RunRecord? FindFinished(string name, string kind, Func<RunRecord, bool> sameConfiguration, params string[] requiredArtifacts)
     {
         foreach (var r in Runs())
         {
-            if (r.Status != Finished || r.Name != name || r.Kind != kind || r.ModelConfigJson != modelConfigJson ||
-                r.DataConfigJson != dataConfigJson || r.HyperparametersJson != hyperparametersJson) continue;
+            if (r.Status != Finished || r.Name != name || r.Kind != kind || !sameConfiguration(r)) continue;
             var artifacts = Artifacts(r.Id);
             if (requiredArtifacts.All(k => artifacts.LastOrDefault(a => a.Kind == k) is { } a && File.Exists(a.Path))) return r;
         }

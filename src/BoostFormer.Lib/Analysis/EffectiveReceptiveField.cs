@@ -1,8 +1,9 @@
 using BoostFormer.Models;
+using BoostFormer.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Visualization;
+namespace BoostFormer.Analysis;
 
 /// <summary>
 /// The effective receptive field (ERF, Luo et al. 2016) of one feature map: how strongly each input pixel influences
@@ -80,7 +81,7 @@ public sealed record ReceptiveFieldRatios(string Model, string Map, double R20, 
 public static class EffectiveReceptiveFields
 {
     /// <summary>The names of the measured maps, in order: the four encoder stages, then the decode head's logits.</summary>
-    public static IReadOnlyList<string> MapNames(SegFormerConfig config) =>
+    public static IReadOnlyList<string> MapNames(SegformerConfig config) =>
         Enumerable.Range(1, config.num_encoder_blocks).Select(i => $"stage {i}").Append("decode head").ToList();
 
     /// <summary>
@@ -90,7 +91,7 @@ public static class EffectiveReceptiveFields
     /// input, as in RepLKNet's ERF script. The model is put in eval mode (no dropout or drop path); its weights are
     /// untouched and their .grad is not written.
     /// </summary>
-    public static IReadOnlyList<ReceptiveField> Measure(SegFormerForSemanticSegmentation model, IEnumerable<Tensor> pixelValues, IProgress<int>? progress = null)
+    public static IReadOnlyList<ReceptiveField> Measure(SegformerForSemanticSegmentation model, IEnumerable<Tensor> pixelValues, IProgress<int>? progress = null)
     {
         model.eval();
         var names = MapNames(model.config);

@@ -1,9 +1,10 @@
 using BoostFormer.Models;
 using TorchSharp;
+using BoostFormer.Analysis;
 using BoostFormer.Visualization;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Lib.Tests.Visualization;
+namespace BoostFormer.Lib.Tests.Analysis;
 
 public class EffectiveReceptiveFieldTests
 {
@@ -54,7 +55,7 @@ public class EffectiveReceptiveFieldTests
     public void Measured_fields_cover_every_stage_and_the_head_and_leave_the_weights_alone()
     {
         manual_seed(0);
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
         var inputs = Enumerable.Range(0, 2).Select(_ => randn(1, 3, 64, 64)).ToList();
         try
         {

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace BoostFormer.Models;
 
 /// <summary>
-/// Output of <see cref="SegFormerForSemanticSegmentation.forward(Tensor, Tensor?, bool, bool)"/>: logits at 1/4 of the input
+/// Output of <see cref="SegformerForSemanticSegmentation.forward(Tensor, Tensor?, bool, bool)"/>: logits at 1/4 of the input
 /// resolution, the loss when labels were given, and optionally the four stage outputs and every layer's attention
 /// probabilities (null for PoolFormer layers, which have none). Disposing it disposes every tensor it holds.
 /// </summary>
@@ -27,19 +27,19 @@ public sealed record SemanticSegmenterOutput(Tensor logits, Tensor? loss, IReadO
 /// BoostFormer switches on they are the BoostFormer reference's. <c>forward(x)</c> returns logits [B, num_labels, H/4, W/4];
 /// use <see cref="upsample_logits"/> to bring them to the input size.
 /// </summary>
-public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
+public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
-    public readonly SegformerDecodeHead decode_head;
-    public readonly SegFormerConfig config;
+    public readonly SegformerDecodeHeadBase decode_head;
+    public readonly SegformerConfig config;
 
-    public SegFormerForSemanticSegmentation(SegFormerConfig config) : base(nameof(SegFormerForSemanticSegmentation))
+    public SegformerForSemanticSegmentation(SegformerConfig config) : base(nameof(SegformerForSemanticSegmentation))
     {
         this.config = config.Validate();
         segformer = new SegformerModel(config);
-        decode_head = new SegformerDecodeHead(config);
+        decode_head = SegformerModules.DecodeHead(config);
         RegisterComponents();
-        SegFormerInit.InitWeights(this, config);
+        SegformerInit.InitWeights(this, config);
     }
 
     /// <summary>
@@ -48,15 +48,15 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse folded into the per-stage projections at inference. With
     /// both off the model runs the Hugging Face graph as written (the "naive port" the benchmarks compare against).
     /// </summary>
-    public SegFormerForSemanticSegmentation SetOptimizations(bool sdpa, bool fusedDecoder)
+    public SegformerForSemanticSegmentation SetOptimizations(bool sdpa, bool fusedDecoder)
     {
         foreach (var m in modules().OfType<SegformerEfficientSelfAttention>()) m.use_sdpa = sdpa;
         decode_head.fused_inference = fusedDecoder;
         return this;
     }
 
-    /// <summary>Builds a fresh model from a known name (see <see cref="SegFormerConfig.FromName"/>).</summary>
-    public static SegFormerForSemanticSegmentation FromName(string name, int numLabels = 150) => new(SegFormerConfig.FromName(name, numLabels));
+    /// <summary>Builds a fresh model from a known name (see <see cref="SegformerConfig.FromName"/>).</summary>
+    public static SegformerForSemanticSegmentation FromName(string name, int numLabels = 150) => new(SegformerConfig.FromName(name, numLabels));
 
     /// <summary>
     /// Builds a model from a checkpoint: a folder with <c>config.json</c> and <c>model.safetensors</c> /
@@ -64,15 +64,15 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <paramref name="config"/> given. Returns the model (eval mode) and the load report; the load is strict except for
     /// known-unused keys.
     /// </summary>
-    public static (SegFormerForSemanticSegmentation model, CheckpointLoadReport report) FromCheckpoint(string path, SegFormerConfig? config = null)
+    public static (SegformerForSemanticSegmentation model, CheckpointLoadReport report) FromCheckpoint(string path, SegformerConfig? config = null)
     {
         if (config is null)
         {
             var cfg = Directory.Exists(path) ? Path.Combine(path, "config.json") : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
             if (!File.Exists(cfg)) throw new FileNotFoundException($"{path}: no config given and no config.json next to the weights", cfg);
-            config = SegFormerConfig.FromJson(cfg);
+            config = SegformerConfig.FromJson(cfg);
         }
-        var model = new SegFormerForSemanticSegmentation(config);
+        var model = new SegformerForSemanticSegmentation(config);
         try
         {
             var report = CheckpointImport.LoadInto(model, path, strict: true);
@@ -105,7 +105,7 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
         {
             var logits = decode_head.call(enc.hidden_states);
             Tensor? loss = null;
-            if (labels is not null) loss = SegFormerLoss.SemanticLoss(logits, labels, config.semantic_loss_ignore_index);
+            if (labels is not null) loss = SegformerLoss.SemanticLoss(logits, labels, config.semantic_loss_ignore_index);
             var hs = output_hidden_states ? enc.hidden_states : null;
             if (!output_hidden_states) foreach (var t in enc.hidden_states) t.Dispose();
             return new SemanticSegmenterOutput(logits, loss, hs, enc.attentions);
@@ -130,14 +130,14 @@ public sealed class SegFormerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>The semantic-segmentation loss of SegFormer.</summary>
-public static class SegFormerLoss
+public static class SegformerLoss
 {
     /// <summary>Cross-entropy of <paramref name="logits"/> upsampled bilinearly (align_corners=false) to the size of
     /// <paramref name="labels"/> [B, H, W], ignoring <paramref name="ignore_index"/>, mean over the other pixels.</summary>
     public static Tensor SemanticLoss(Tensor logits, Tensor labels, long ignore_index = 255)
     {
         if (labels.dim() != 3) throw new ArgumentException($"labels must be [B, H, W], got [{string.Join(", ", labels.shape)}]", nameof(labels));
-        using var up = SegFormerForSemanticSegmentation.upsample_logits(logits, labels.size(1), labels.size(2));
+        using var up = SegformerForSemanticSegmentation.upsample_logits(logits, labels.size(1), labels.size(2));
         return nn.functional.cross_entropy(up, labels, ignore_index: ignore_index);
     }
 }
@@ -147,19 +147,19 @@ public static class SegFormerLoss
 /// over all positions and classified by a linear layer (<c>classifier</c>), as Hugging Face's
 /// <c>SegformerForImageClassification</c>. The encoder keys (<c>segformer.encoder.…</c>) match the segmentation model's.
 /// </summary>
-public sealed class SegFormerForImageClassification : nn.Module<Tensor, Tensor>
+public sealed class SegformerForImageClassification : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
     public readonly Linear classifier;
-    public readonly SegFormerConfig config;
+    public readonly SegformerConfig config;
 
-    public SegFormerForImageClassification(SegFormerConfig config) : base(nameof(SegFormerForImageClassification))
+    public SegformerForImageClassification(SegformerConfig config) : base(nameof(SegformerForImageClassification))
     {
         this.config = config.Validate();
         segformer = new SegformerModel(config);
         classifier = nn.Linear(config.hidden_sizes[^1], config.num_labels);
         RegisterComponents();
-        SegFormerInit.InitWeights(this, config);
+        SegformerInit.InitWeights(this, config);
     }
 
     /// <summary>Class logits [B, num_labels].</summary>
@@ -172,11 +172,11 @@ public sealed class SegFormerForImageClassification : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Hugging Face's SegFormer initialisation.</summary>
-public static class SegFormerInit
+public static class SegformerInit
 {
     /// <summary>Linear and conv weights ~ N(0, initializer_range) with zero bias; LayerNorm weight 1, bias 0 (HF <c>_init_weights</c>).
     /// BatchNorm, layer scales and decoder weights keep their constructor values.</summary>
-    public static void InitWeights(nn.Module model, SegFormerConfig config)
+    public static void InitWeights(nn.Module model, SegformerConfig config)
     {
         using var _ = no_grad();
         foreach (var (_, m) in model.named_modules_with_root())

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace BoostFormer.Models;
 
@@ -11,7 +12,7 @@ namespace BoostFormer.Models;
 /// reference. Build one with <see cref="FromName"/> (<c>segformer-b0..b5</c>, <c>boostformer-b0..b5</c>, <c>mit-b0..b5</c>)
 /// or <see cref="FromJson"/>, and derive ablations with <c>with { mix_cfn = true }</c>.
 /// </summary>
-public sealed record SegFormerConfig
+public sealed record SegformerConfig
 {
     /// <summary>Input channels (3 for RGB).</summary>
     public int num_channels { get; init; } = 3;
@@ -87,16 +88,17 @@ public sealed record SegFormerConfig
     /// <summary>True when stage <paramref name="stage"/> uses pooled key/value attention.</summary>
     public bool IsPooledKvStage(int stage) => pooled_kv_attention && pooled_kv_stages.Contains(stage);
 
-    /// <summary>True when every BoostFormer switch is on.</summary>
-    public bool IsBoostFormer => pooling_patch_embedding && poolformer_blocks && pooled_kv_attention && remove_self_output && mix_cfn && weighted_sum_decoder && !encoder_layer_norm;
+    /// <summary>True when every BoostFormer switch is on (<see cref="BoostformerSwitch.All"/>).</summary>
+    [JsonIgnore]
+    public bool IsBoostFormer => BoostformerSwitch.All.All(s => s.IsOn(this));
 
     /// <summary>Checks the numbers are consistent; throws <see cref="ArgumentException"/> naming the field.</summary>
-    public SegFormerConfig Validate()
+    public SegformerConfig Validate()
     {
         void Len(int[] a, string name)
         {
             if (a is null || a.Length != num_encoder_blocks)
-                throw new ArgumentException($"SegFormerConfig.{name} must have {num_encoder_blocks} entries (num_encoder_blocks), got {(a is null ? "null" : a.Length.ToString(CultureInfo.InvariantCulture))}");
+                throw new ArgumentException($"SegformerConfig.{name} must have {num_encoder_blocks} entries (num_encoder_blocks), got {(a is null ? "null" : a.Length.ToString(CultureInfo.InvariantCulture))}");
         }
         Len(depths, nameof(depths)); Len(sr_ratios, nameof(sr_ratios)); Len(hidden_sizes, nameof(hidden_sizes));
         Len(patch_sizes, nameof(patch_sizes)); Len(strides, nameof(strides)); Len(num_attention_heads, nameof(num_attention_heads));
@@ -104,42 +106,39 @@ public sealed record SegFormerConfig
         for (int i = 0; i < num_encoder_blocks; i++)
         {
             if (hidden_sizes[i] <= 0 || depths[i] < 0 || strides[i] <= 0 || patch_sizes[i] <= 0 || sr_ratios[i] <= 0 || mlp_ratios[i] <= 0 || num_attention_heads[i] <= 0)
-                throw new ArgumentException($"SegFormerConfig: stage {i} has a non-positive size (hidden {hidden_sizes[i]}, depth {depths[i]}, stride {strides[i]}, patch {patch_sizes[i]}, sr {sr_ratios[i]}, mlp {mlp_ratios[i]}, heads {num_attention_heads[i]})");
+                throw new ArgumentException($"SegformerConfig: stage {i} has a non-positive size (hidden {hidden_sizes[i]}, depth {depths[i]}, stride {strides[i]}, patch {patch_sizes[i]}, sr {sr_ratios[i]}, mlp {mlp_ratios[i]}, heads {num_attention_heads[i]})");
             if (hidden_sizes[i] % num_attention_heads[i] != 0)
-                throw new ArgumentException($"SegFormerConfig: hidden size {hidden_sizes[i]} of stage {i} is not a multiple of the number of attention heads ({num_attention_heads[i]})");
+                throw new ArgumentException($"SegformerConfig: hidden size {hidden_sizes[i]} of stage {i} is not a multiple of the number of attention heads ({num_attention_heads[i]})");
             if (mix_cfn && hidden_sizes[i] * mlp_ratios[i] % 2 != 0)
-                throw new ArgumentException($"SegFormerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
+                throw new ArgumentException($"SegformerConfig: Mix-CFN splits channels in half, but stage {i} has {hidden_sizes[i] * mlp_ratios[i]} hidden channels");
         }
-        if (num_labels <= 0) throw new ArgumentException($"SegFormerConfig.num_labels must be positive, got {num_labels}");
-        if (decoder_hidden_size <= 0) throw new ArgumentException($"SegFormerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
-        if (hidden_act != "gelu") throw new ArgumentException($"SegFormerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
-        if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegFormerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
+        if (pooled_kv_attention && kv_pool_size <= 0) throw new ArgumentException($"SegformerConfig.kv_pool_size must be positive with pooled_kv_attention, got {kv_pool_size}");
+        if (num_labels <= 0) throw new ArgumentException($"SegformerConfig.num_labels must be positive, got {num_labels}");
+        if (decoder_hidden_size <= 0) throw new ArgumentException($"SegformerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
+        if (hidden_act != "gelu") throw new ArgumentException($"SegformerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
+        if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegformerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
         return this;
     }
 
     /// <summary>The SegFormer sizes B0–B5 of the paper (Table 6 / Hugging Face's nvidia/mit-b*).</summary>
-    public static SegFormerConfig ForVariant(int b, int numLabels = 150)
+    public static SegformerConfig ForVariant(int b, int numLabels = 150)
     {
         var wide = new[] { 64, 128, 320, 512 };
         var c = b switch
         {
-            0 => new SegFormerConfig { hidden_sizes = new[] { 32, 64, 160, 256 }, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
-            1 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
-            2 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 6, 3 }, decoder_hidden_size = 768 },
-            3 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 18, 3 }, decoder_hidden_size = 768 },
-            4 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 8, 27, 3 }, decoder_hidden_size = 768 },
-            5 => new SegFormerConfig { hidden_sizes = wide, depths = new[] { 3, 6, 40, 3 }, decoder_hidden_size = 768 },
+            0 => new SegformerConfig { hidden_sizes = new[] { 32, 64, 160, 256 }, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            1 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 2, 2, 2, 2 }, decoder_hidden_size = 256 },
+            2 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 6, 3 }, decoder_hidden_size = 768 },
+            3 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 4, 18, 3 }, decoder_hidden_size = 768 },
+            4 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 8, 27, 3 }, decoder_hidden_size = 768 },
+            5 => new SegformerConfig { hidden_sizes = wide, depths = new[] { 3, 6, 40, 3 }, decoder_hidden_size = 768 },
             _ => throw new ArgumentOutOfRangeException(nameof(b), b, "SegFormer variants are B0–B5"),
         };
         return c with { num_labels = numLabels };
     }
 
     /// <summary>All BoostFormer switches on, on top of <paramref name="c"/>'s sizes.</summary>
-    public static SegFormerConfig WithAllBoostFormerSwitches(SegFormerConfig c) => c with
-    {
-        pooling_patch_embedding = true, poolformer_blocks = true, pooled_kv_attention = true, remove_self_output = true,
-        mix_cfn = true, weighted_sum_decoder = true, encoder_layer_norm = false,
-    };
+    public static SegformerConfig WithAllBoostFormerSwitches(SegformerConfig c) => BoostformerSwitch.All.Aggregate(c, (acc, s) => s.Apply(acc));
 
     /// <summary>Names accepted by <see cref="FromName"/>.</summary>
     public static IReadOnlyList<string> KnownNames { get; } =
@@ -150,7 +149,7 @@ public sealed record SegFormerConfig
     /// <c>mit-b0..b5</c> (same as segformer; the name of encoder-only checkpoints). Case-insensitive; "nvidia/" prefixes and
     /// suffixes such as "-finetuned-ade-512-512" are ignored.
     /// </summary>
-    public static SegFormerConfig FromName(string name, int numLabels = 150)
+    public static SegformerConfig FromName(string name, int numLabels = 150)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var n = name.Trim().ToLowerInvariant();
@@ -168,11 +167,12 @@ public sealed record SegFormerConfig
     }
 
     /// <summary>
-    /// Reads a Hugging Face <c>config.json</c> or a parity fixture's <c>config.json</c>. Missing fields keep their defaults;
-    /// <c>"family": "boostformer"</c> turns every BoostFormer switch on; explicit switch fields override; <c>id2label</c> gives
-    /// <c>num_labels</c> when that field is absent.
+    /// Reads a Hugging Face <c>config.json</c>, a parity fixture's <c>config.json</c> or one written by <see cref="Save"/>.
+    /// Missing fields keep their defaults; <c>"family": "boostformer"</c> turns every BoostFormer switch on; explicit switch
+    /// fields override; <c>id2label</c> gives <c>num_labels</c> when that field is absent; fields we do not model
+    /// (<c>architectures</c>, <c>model_type</c>, …) are ignored.
     /// </summary>
-    public static SegFormerConfig FromJson(string path)
+    public static SegformerConfig FromJson(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
         JsonNode? root;
@@ -180,80 +180,49 @@ public sealed record SegFormerConfig
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e); }
         if (root is not JsonObject o) throw new InvalidDataException($"{path}: the config is not a JSON object");
         try { return FromJsonObject(o); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or JsonException)
         { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
-    /// <summary>See <see cref="FromJson"/>.</summary>
-    public static SegFormerConfig FromJsonObject(JsonObject o)
+    // The property names are the JSON field names; fields of Hugging Face configs we do not model are skipped.
+    private static readonly JsonSerializerOptions JsonOptions = new()
     {
-        var c = new SegFormerConfig();
-        var isHfConfig = o["model_type"] is JsonValue mt && mt.GetValue<string>() == "segformer";
-        int[]? Ints(string k) => o[k] is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : null;
-        double? Dbl(string k) => o[k] is JsonValue v ? v.GetValue<double>() : null;
-        int? Int(string k) => o[k] is JsonValue v ? v.GetValue<int>() : null;
-        bool? Bool(string k) => o[k] is JsonValue v ? v.GetValue<bool>() : null;
-        if (o["family"] is JsonValue fam && fam.GetValue<string>().Equals("boostformer", StringComparison.OrdinalIgnoreCase))
-            c = WithAllBoostFormerSwitches(c);
-        c = c with
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    };
+
+    /// <summary>See <see cref="FromJson"/>.</summary>
+    public static SegformerConfig FromJsonObject(JsonObject o)
+    {
+        var isHfConfig = o["model_type"] is JsonValue mt && mt.TryGetValue<string>(out var type) && type == "segformer";
+        var boost = o["family"] is JsonValue fam && fam.TryGetValue<string>(out var family) && family.Equals("boostformer", StringComparison.OrdinalIgnoreCase);
+        // Start from the family's defaults, then lay the file's fields over them (null values keep the default).
+        var merged = boost ? JsonSerializer.SerializeToNode(WithAllBoostFormerSwitches(new SegformerConfig()), JsonOptions)!.AsObject() : new JsonObject();
+        foreach (var (key, value) in o)
         {
-            num_channels = Int("num_channels") ?? c.num_channels,
-            num_encoder_blocks = Int("num_encoder_blocks") ?? c.num_encoder_blocks,
-            depths = Ints("depths") ?? c.depths,
-            sr_ratios = Ints("sr_ratios") ?? c.sr_ratios,
-            hidden_sizes = Ints("hidden_sizes") ?? c.hidden_sizes,
-            patch_sizes = Ints("patch_sizes") ?? c.patch_sizes,
-            strides = Ints("strides") ?? c.strides,
-            num_attention_heads = Ints("num_attention_heads") ?? c.num_attention_heads,
-            mlp_ratios = Ints("mlp_ratios") ?? c.mlp_ratios,
-            hidden_act = o["hidden_act"] is JsonValue ha ? ha.GetValue<string>() : c.hidden_act,
-            hidden_dropout_prob = Dbl("hidden_dropout_prob") ?? c.hidden_dropout_prob,
-            attention_probs_dropout_prob = Dbl("attention_probs_dropout_prob") ?? c.attention_probs_dropout_prob,
-            classifier_dropout_prob = Dbl("classifier_dropout_prob") ?? c.classifier_dropout_prob,
-            drop_path_rate = Dbl("drop_path_rate") ?? c.drop_path_rate,
-            initializer_range = Dbl("initializer_range") ?? c.initializer_range,
+            if (value is null) continue;
             // Hugging Face's SegformerConfig carries layer_norm_eps = 1e-6 but its modules use nn.LayerNorm's default 1e-5, so
             // the field is only honoured in our own / fixture configs (no "model_type": "segformer").
-            layer_norm_eps = isHfConfig ? c.layer_norm_eps : Dbl("layer_norm_eps") ?? c.layer_norm_eps,
-            batch_norm_eps = Dbl("batch_norm_eps") ?? c.batch_norm_eps,
-            decoder_hidden_size = Int("decoder_hidden_size") ?? c.decoder_hidden_size,
-            num_labels = Int("num_labels") ?? (o["id2label"] is JsonObject id2 ? id2.Count : c.num_labels),
-            semantic_loss_ignore_index = Int("semantic_loss_ignore_index") ?? c.semantic_loss_ignore_index,
-            pooling_patch_embedding = Bool("pooling_patch_embedding") ?? c.pooling_patch_embedding,
-            poolformer_blocks = Bool("poolformer_blocks") ?? c.poolformer_blocks,
-            poolformer_stages = Ints("poolformer_stages") ?? c.poolformer_stages,
-            layer_scale_init_value = Dbl("layer_scale_init_value") ?? c.layer_scale_init_value,
-            pooled_kv_attention = Bool("pooled_kv_attention") ?? c.pooled_kv_attention,
-            pooled_kv_stages = Ints("pooled_kv_stages") ?? c.pooled_kv_stages,
-            kv_pool_size = Int("kv_pool_size") ?? c.kv_pool_size,
-            remove_self_output = Bool("remove_self_output") ?? c.remove_self_output,
-            mix_cfn = Bool("mix_cfn") ?? c.mix_cfn,
-            weighted_sum_decoder = Bool("weighted_sum_decoder") ?? c.weighted_sum_decoder,
-            encoder_layer_norm = Bool("encoder_layer_norm") ?? c.encoder_layer_norm,
-        };
+            if (isHfConfig && key == nameof(layer_norm_eps)) continue;
+            merged[key] = value.DeepClone();
+        }
+        if (!o.ContainsKey(nameof(num_labels)) && o["id2label"] is JsonObject id2) merged[nameof(num_labels)] = id2.Count;
+        var c = merged.Deserialize<SegformerConfig>(JsonOptions) ?? throw new InvalidDataException("the config is null");
         return c.Validate();
     }
 
-    /// <summary>The configuration as JSON (Hugging Face field names plus the switch fields); <see cref="FromJson"/> reads it back.</summary>
-    public string ToJson()
+    /// <summary>
+    /// The configuration as JSON (Hugging Face field names plus the switch fields, and <c>"family"</c> for readers);
+    /// <see cref="FromJson"/> reads it back.
+    /// </summary>
+    public string ToJson() => ToJsonObject().ToJsonString(JsonOptions);
+
+    /// <summary>The configuration as a JSON object (see <see cref="ToJson"/>).</summary>
+    public JsonObject ToJsonObject()
     {
-        var o = new JsonObject
-        {
-            ["family"] = IsBoostFormer ? "boostformer" : "segformer",
-        };
-        void A(string k, int[] v) => o[k] = new JsonArray(v.Select(x => (JsonNode)JsonValue.Create(x)).ToArray());
-        o["num_channels"] = num_channels; o["num_encoder_blocks"] = num_encoder_blocks;
-        A("depths", depths); A("sr_ratios", sr_ratios); A("hidden_sizes", hidden_sizes); A("patch_sizes", patch_sizes);
-        A("strides", strides); A("num_attention_heads", num_attention_heads); A("mlp_ratios", mlp_ratios);
-        o["hidden_act"] = hidden_act; o["hidden_dropout_prob"] = hidden_dropout_prob; o["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
-        o["classifier_dropout_prob"] = classifier_dropout_prob; o["drop_path_rate"] = drop_path_rate; o["initializer_range"] = initializer_range;
-        o["layer_norm_eps"] = layer_norm_eps; o["batch_norm_eps"] = batch_norm_eps; o["decoder_hidden_size"] = decoder_hidden_size;
-        o["num_labels"] = num_labels; o["semantic_loss_ignore_index"] = semantic_loss_ignore_index;
-        o["pooling_patch_embedding"] = pooling_patch_embedding; o["poolformer_blocks"] = poolformer_blocks; A("poolformer_stages", poolformer_stages);
-        o["layer_scale_init_value"] = layer_scale_init_value; o["pooled_kv_attention"] = pooled_kv_attention; A("pooled_kv_stages", pooled_kv_stages);
-        o["kv_pool_size"] = kv_pool_size; o["remove_self_output"] = remove_self_output; o["mix_cfn"] = mix_cfn;
-        o["weighted_sum_decoder"] = weighted_sum_decoder; o["encoder_layer_norm"] = encoder_layer_norm;
-        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var o = new JsonObject { ["family"] = IsBoostFormer ? "boostformer" : "segformer" };
+        foreach (var (key, value) in JsonSerializer.SerializeToNode(this, JsonOptions)!.AsObject().ToList()) o[key] = value?.DeepClone();
+        return o;
     }
 
     /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> (temp file + rename).</summary>
@@ -266,17 +235,10 @@ public sealed record SegFormerConfig
         File.Move(tmp, full, overwrite: true);
     }
 
-    /// <summary>A short description of the switches that are on (for tables and logs).</summary>
+    /// <summary>A short description of the switches that are on (their <see cref="BoostformerSwitch.Tag"/>s), for tables and logs.</summary>
     public string SwitchSummary()
     {
-        var on = new List<string>();
-        if (pooling_patch_embedding) on.Add("pooling-patch-embedding");
-        if (poolformer_blocks) on.Add("poolformer");
-        if (pooled_kv_attention) on.Add("pooled-kv");
-        if (remove_self_output) on.Add("no-self-output");
-        if (mix_cfn) on.Add("mix-cfn");
-        if (weighted_sum_decoder) on.Add("weighted-sum");
-        if (!encoder_layer_norm) on.Add("no-stage-layernorm");
+        var on = BoostformerSwitch.All.Where(s => s.IsOn(this)).Select(s => s.Tag).ToList();
         return on.Count == 0 ? "segformer" : string.Join("+", on);
     }
 }

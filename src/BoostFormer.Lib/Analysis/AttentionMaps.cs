@@ -1,8 +1,9 @@
 using BoostFormer.Models;
+using BoostFormer.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace BoostFormer.Visualization;
+namespace BoostFormer.Analysis;
 
 /// <summary>
 /// The attention probabilities of one efficient self-attention layer for one input: [1, heads, N, M] with the N queries
@@ -40,7 +41,7 @@ public static class AttentionMaps
     /// Runs <paramref name="model"/> (eval mode) once on <paramref name="pixelValues"/> [1, 3, H, W] and returns every
     /// attention layer's probabilities with its query and key grids. Dispose the results.
     /// </summary>
-    public static IReadOnlyList<LayerAttention> Capture(SegFormerForSemanticSegmentation model, Tensor pixelValues)
+    public static IReadOnlyList<LayerAttention> Capture(SegformerForSemanticSegmentation model, Tensor pixelValues)
     {
         if (pixelValues.dim() != 4 || pixelValues.shape[0] != 1)
             throw new ArgumentException($"pixel values must be [1, 3, H, W], got [{string.Join(", ", pixelValues.shape)}]", nameof(pixelValues));
@@ -56,8 +57,8 @@ public static class AttentionMaps
             for (int l = 0; l < layers.Count; l++, index++)
             {
                 var probs = output.attentions![index];
-                if (probs is null || layers[l] is not SegformerLayer layer) continue;
-                var keys = layer.attention.self.KeyValueGrid(grid.Item1, grid.Item2);
+                if (probs is null || layers[l].SelfAttention is not { } attention) continue;
+                var keys = attention.KeyValueGrid(grid.Item1, grid.Item2);
                 if (keys.height * keys.width != probs.shape[3])
                     throw new InvalidOperationException($"stage {s + 1} layer {l + 1}: {probs.shape[3]} keys do not form the expected {keys.height}x{keys.width} grid");
                 result.Add(new LayerAttention(s + 1, l + 1, probs.detach(), grid, keys));
@@ -114,7 +115,7 @@ public static class AttentionMaps
     }
 
     /// <summary>Mean attention distance of every head of every attention layer, averaged over <paramref name="pixelValues"/>.</summary>
-    public static IReadOnlyList<AttentionHeadDistance> MeanDistances(SegFormerForSemanticSegmentation model, IEnumerable<Tensor> pixelValues)
+    public static IReadOnlyList<AttentionHeadDistance> MeanDistances(SegformerForSemanticSegmentation model, IEnumerable<Tensor> pixelValues)
     {
         var sums = new Dictionary<(int Stage, int Layer), double[]>();
         int images = 0;
@@ -145,7 +146,7 @@ public static class AttentionMaps
     /// Where the token under input pixel (<paramref name="x"/>, <paramref name="y"/>) looks in every attention layer:
     /// its probabilities averaged over heads, upsampled from the key grid and overlaid on the image, the query marked.
     /// </summary>
-    public static ImageGrid ForQuery(SegFormerForSemanticSegmentation model, Tensor pixelValues, int x, int y, int columns = 4, int cellWidth = 240, string? title = null)
+    public static ImageGrid ForQuery(SegformerForSemanticSegmentation model, Tensor pixelValues, int x, int y, int columns = 4, int cellWidth = 240, string? title = null)
     {
         int height = (int)pixelValues.shape[2], width = (int)pixelValues.shape[3];
         if (x < 0 || y < 0 || x >= width || y >= height)

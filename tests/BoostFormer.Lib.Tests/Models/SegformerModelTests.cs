@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Models;
 
-public class SegFormerModelTests
+public class SegformerModelTests
 {
     [Theory]
     [InlineData("segformer-b0", 3_752_694L)]
@@ -17,7 +17,7 @@ public class SegFormerModelTests
     [InlineData("boostformer-b2", 17_576_602L)]
     public void Parameter_counts_match_the_published_models(string name, long expected)
     {
-        using var model = SegFormerForSemanticSegmentation.FromName(name, 150);
+        using var model = SegformerForSemanticSegmentation.FromName(name, 150);
         model.parameter_count().Should().Be(expected);
     }
 
@@ -28,7 +28,7 @@ public class SegFormerModelTests
         var fixture = TestPaths_Boost();
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture, "config.json")))!;
         var fixtureCount = json["parameter_count"]!.GetValue<long>();
-        using var model = SegFormerForSemanticSegmentation.FromName("boostformer-b0", 150);
+        using var model = SegformerForSemanticSegmentation.FromName("boostformer-b0", 150);
         model.parameter_count().Should().Be(fixtureCount - 256L * 1024);
     }
 
@@ -37,7 +37,7 @@ public class SegFormerModelTests
     [Fact]
     public void State_dict_keys_are_hugging_face_keys()
     {
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0");
         var keys = model.state_dict().Keys.ToHashSet();
         keys.Should().Contain(new[]
         {
@@ -57,7 +57,7 @@ public class SegFormerModelTests
     {
         var dir = BoostFormer.Tests.TestPaths.ParityFixtures().First(d => Path.GetFileName(d).StartsWith("segformer-b0"));
         var (entries, _, _) = BoostFormer.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(dir, "config.json")));
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromJson(Path.Combine(dir, "config.json")));
         model.state_dict().Keys.Should().BeEquivalentTo(entries.Select(e => e.Name));
     }
 
@@ -66,7 +66,7 @@ public class SegFormerModelTests
     {
         var dir = TestPaths_Boost();
         var (entries, _, _) = BoostFormer.IO.Safetensors.ReadHeader(Path.Combine(dir, "weights.safetensors"));
-        using var model = new SegFormerForSemanticSegmentation(SegFormerConfig.FromJson(Path.Combine(dir, "config.json")));
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromJson(Path.Combine(dir, "config.json")));
         model.state_dict().Keys.Should().BeEquivalentTo(entries.Select(e => e.Name).Where(n => n != "decode_head.linear_fuse.weight"));
     }
 
@@ -75,7 +75,7 @@ public class SegFormerModelTests
     {
         manual_seed(1);
         using var scope = NewDisposeScope();
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 19);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 19);
         model.eval();
         var x = randn(2, 3, 64, 96);
         using var _ = no_grad();
@@ -95,9 +95,9 @@ public class SegFormerModelTests
         // output_attentions takes the explicit attention path (the plain call uses scaled_dot_product_attention): same
         // function, float rounding apart
         (o.logits - logits).abs().max().item<float>().Should().BeLessThan(1e-5f);
-        var up = SegFormerForSemanticSegmentation.upsample_logits(o.logits, 64, 96);
+        var up = SegformerForSemanticSegmentation.upsample_logits(o.logits, 64, 96);
         up.shape.Should().Equal(2, 19, 64, 96);
-        SegFormerForSemanticSegmentation.predict_classes(o.logits, 64, 96).shape.Should().Equal(2, 64, 96);
+        SegformerForSemanticSegmentation.predict_classes(o.logits, 64, 96).shape.Should().Equal(2, 64, 96);
     }
 
     [Fact]
@@ -105,13 +105,13 @@ public class SegFormerModelTests
     {
         manual_seed(2);
         using var scope = NewDisposeScope();
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0", 5);
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0", 5);
         model.eval();
         var x = randn(1, 3, 64, 64);
         var labels = randint(0, 5, new long[] { 1, 64, 64 });
         labels[0, 0] = tensor(255L);
         using var o = model.forward(x, labels);
-        var manual = nn.functional.cross_entropy(SegFormerForSemanticSegmentation.upsample_logits(o.logits, 64, 64), labels, ignore_index: 255);
+        var manual = nn.functional.cross_entropy(SegformerForSemanticSegmentation.upsample_logits(o.logits, 64, 64), labels, ignore_index: 255);
         o.loss!.item<float>().Should().BeApproximately(manual.item<float>(), 1e-6f);
     }
 
@@ -120,7 +120,7 @@ public class SegFormerModelTests
     public void Hugging_face_initialisation()
     {
         manual_seed(3);
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b0");
         using var scope = NewDisposeScope();
         var sd = model.state_dict();
         sd["segformer.encoder.block.2.0.attention.self.query.weight"].std().item<float>().Should().BeApproximately(0.02f, 0.002f);
@@ -131,7 +131,7 @@ public class SegFormerModelTests
     [Fact]
     public void Drop_path_decays_linearly_to_the_rate()
     {
-        using var model = SegFormerForSemanticSegmentation.FromName("segformer-b2");
+        using var model = SegformerForSemanticSegmentation.FromName("segformer-b2");
         var probs = model.segformer.encoder.block.SelectMany(stage => stage).Cast<SegformerLayer>().Select(l => l.drop_path.drop_prob).ToList();
         probs.Should().HaveCount(16);
         probs[0].Should().Be(0);
@@ -158,9 +158,9 @@ public class SegFormerModelTests
     [Fact]
     public void Layer_norm_eps_is_configurable()
     {
-        using var hf = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var hf = SegformerForSemanticSegmentation.FromName("segformer-b0");
         hf.segformer.encoder.layer_norm![0].eps.Should().Be(1e-5);
-        using var nv = new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0") with { layer_norm_eps = 1e-6 });
+        using var nv = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0") with { layer_norm_eps = 1e-6 });
         nv.segformer.encoder.layer_norm![0].eps.Should().Be(1e-6);
         ((SegformerLayer)nv.segformer.encoder.block[1][0]).layer_norm_1.eps.Should().Be(1e-6);
     }
@@ -170,7 +170,7 @@ public class SegFormerModelTests
     {
         manual_seed(4);
         using var scope = NewDisposeScope();
-        using var model = new SegFormerForImageClassification(SegFormerConfig.FromName("mit-b0", 200));
+        using var model = new SegformerForImageClassification(SegformerConfig.FromName("mit-b0", 200));
         model.eval();
         var x = randn(3, 3, 64, 64);
         using var _ = no_grad();
@@ -188,7 +188,7 @@ public class SegFormerModelTests
         manual_seed(5);
         foreach (var name in new[] { "segformer-b0", "boostformer-b0" })
         {
-            using var model = SegFormerForSemanticSegmentation.FromName(name, 7);
+            using var model = SegformerForSemanticSegmentation.FromName(name, 7);
             model.eval();
             using var outer = NewDisposeScope();
             var x = randn(1, 3, 64, 64);
@@ -215,39 +215,39 @@ public class SegFormerModelTests
     [Fact]
     public void Config_validation_names_the_problem()
     {
-        var act = () => new SegFormerForSemanticSegmentation(SegFormerConfig.FromName("segformer-b0") with { num_attention_heads = new[] { 1, 2, 3, 8 } });
+        var act = () => new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0") with { num_attention_heads = new[] { 1, 2, 3, 8 } });
         act.Should().Throw<ArgumentException>().WithMessage("*160*multiple*3*");
-        var bad = () => SegFormerConfig.FromName("segformer-b9");
+        var bad = () => SegformerConfig.FromName("segformer-b9");
         bad.Should().Throw<ArgumentException>().WithMessage("*segformer-b9*known*");
     }
 
     [Fact]
     public void From_name_understands_hub_names()
     {
-        SegFormerConfig.FromName("nvidia/segformer-b2-finetuned-ade-512-512").depths.Should().Equal(3, 4, 6, 3);
-        SegFormerConfig.FromName("boostformer-b2").IsBoostFormer.Should().BeTrue();
-        SegFormerConfig.FromName("nvidia/mit-b5").decoder_hidden_size.Should().Be(768);
+        SegformerConfig.FromName("nvidia/segformer-b2-finetuned-ade-512-512").depths.Should().Equal(3, 4, 6, 3);
+        SegformerConfig.FromName("boostformer-b2").IsBoostFormer.Should().BeTrue();
+        SegformerConfig.FromName("nvidia/mit-b5").decoder_hidden_size.Should().Be(768);
     }
 }
 
 // libtorch's generator is global: tests that need two identical random sequences must not run beside other tests.
 [Collection(GlobalRngCollection.Name)]
-public class SegFormerDeterminismTests
+public class SegformerDeterminismTests
 {
     [Fact]
     public void Same_seed_builds_the_same_model()
     {
         manual_seed(42);
-        using var a = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var a = SegformerForSemanticSegmentation.FromName("segformer-b0");
         manual_seed(42);
-        using var b = SegFormerForSemanticSegmentation.FromName("segformer-b0");
+        using var b = SegformerForSemanticSegmentation.FromName("segformer-b0");
         using var scope = NewDisposeScope();
         foreach (var (k, t) in a.state_dict())
             t.allclose(b.state_dict()[k], rtol: 0, atol: 0).Should().BeTrue(k);
     }
 }
 
-public class SegFormerConfigTests
+public class SegformerConfigTests
 {
     [Fact]
     public void Json_round_trip_keeps_every_field()
@@ -255,9 +255,9 @@ public class SegFormerConfigTests
         var dir = Directory.CreateTempSubdirectory("bf-cfg-").FullName;
         try
         {
-            var c = SegFormerConfig.FromName("boostformer-b3", 19) with { drop_path_rate = 0.2, kv_pool_size = 5, layer_norm_eps = 1e-6 };
+            var c = SegformerConfig.FromName("boostformer-b3", 19) with { drop_path_rate = 0.2, kv_pool_size = 5, layer_norm_eps = 1e-6 };
             c.Save(Path.Combine(dir, "config.json"));
-            SegFormerConfig.FromJson(Path.Combine(dir, "config.json")).Should().BeEquivalentTo(c);
+            SegformerConfig.FromJson(Path.Combine(dir, "config.json")).Should().BeEquivalentTo(c);
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -272,7 +272,7 @@ public class SegFormerConfigTests
             {"model_type": "segformer", "hidden_sizes": [64, 128, 320, 512], "depths": [3, 4, 6, 3], "decoder_hidden_size": 768,
              "layer_norm_eps": 1e-06, "id2label": {"0": "a", "1": "b", "2": "c"}}
             """);
-            var c = SegFormerConfig.FromJson(Path.Combine(dir, "config.json"));
+            var c = SegformerConfig.FromJson(Path.Combine(dir, "config.json"));
             c.layer_norm_eps.Should().Be(1e-5);
             c.num_labels.Should().Be(3);
             c.depths.Should().Equal(3, 4, 6, 3);
@@ -287,7 +287,7 @@ public class SegFormerConfigTests
         try
         {
             File.WriteAllText(Path.Combine(dir, "config.json"), "{\"depths\": [1, 2]}");
-            var act = () => SegFormerConfig.FromJson(Path.Combine(dir, "config.json"));
+            var act = () => SegformerConfig.FromJson(Path.Combine(dir, "config.json"));
             act.Should().Throw<InvalidDataException>().WithMessage("*config.json*depths*4*");
         }
         finally { Directory.Delete(dir, true); }
@@ -297,7 +297,7 @@ public class SegFormerConfigTests
     public void From_checkpoint_folder_builds_and_loads_the_fixture_model()
     {
         var dir = BoostFormer.Tests.TestPaths.ParityFixtures().First(d => Path.GetFileName(d).StartsWith("boostformer-b0"));
-        var (model, report) = SegFormerForSemanticSegmentation.FromCheckpoint(dir);
+        var (model, report) = SegformerForSemanticSegmentation.FromCheckpoint(dir);
         using (model)
         {
             model.config.IsBoostFormer.Should().BeTrue();

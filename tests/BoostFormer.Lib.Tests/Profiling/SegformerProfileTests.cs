@@ -9,7 +9,7 @@ namespace BoostFormer.Lib.Tests.Profiling;
 /// The profiler reproduces the published SegFormer numbers at 512x512 with 150 classes (params exact, MACs within 1%;
 /// MACs = conv + linear + attention matmuls, the paper's "GFLOPs") and the BoostFormer-B2 numbers of the issue.
 /// </summary>
-public class SegFormerProfileTests
+public class SegformerProfileTests
 {
     private static readonly InputSize Ade = new(512, 512);
 
@@ -18,7 +18,7 @@ public class SegFormerProfileTests
     [InlineData("segformer-b2", 27_461_974L, 62.34)]
     public void Reproduces_the_published_segformer_numbers(string name, long parameters, double gmac)
     {
-        var r = SegFormerProfiling.Profile(SegFormerConfig.FromName(name, 150), Ade);
+        var r = SegformerProfiling.Profile(SegformerConfig.FromName(name, 150), Ade);
         r.Params.Should().Be(parameters);
         (r.Macs / 1e9).Should().BeApproximately(gmac, gmac * 0.01);
         r.Modules.Single(m => m.Path == "").Params.Should().Be(parameters);
@@ -32,7 +32,7 @@ public class SegFormerProfileTests
     [InlineData("segformer-b5", 84_708_694L, 111.51)]
     public void Reproduces_the_published_numbers_of_the_larger_variants(string name, long parameters, double gmac)
     {
-        var r = SegFormerProfiling.Profile(SegFormerConfig.FromName(name, 150), Ade);
+        var r = SegformerProfiling.Profile(SegformerConfig.FromName(name, 150), Ade);
         r.Params.Should().Be(parameters);
         (r.Macs / 1e9).Should().BeApproximately(gmac, gmac * 0.01);
     }
@@ -40,7 +40,7 @@ public class SegFormerProfileTests
     [Fact]
     public void Reproduces_boostformer_b2_params_and_macs_by_kind()
     {
-        var r = SegFormerProfiling.Profile(SegFormerConfig.FromName("boostformer-b2", 150), Ade);
+        var r = SegformerProfiling.Profile(SegformerConfig.FromName("boostformer-b2", 150), Ade);
         r.Params.Should().Be(17_576_602L);
         (r.AllMacs / 1e9).Should().BeApproximately(15.69, 15.69 * 0.01);
         (r.ConvLinearMacs / 1e9).Should().BeApproximately(15.455, 15.455 * 0.01);
@@ -51,7 +51,7 @@ public class SegFormerProfileTests
     public void Segformer_b2_conv_linear_convention_is_close_to_the_seed_thop_figure()
     {
         // the seed's 58.576G (thop) = conv + linear + thop's small extras for BatchNorm etc.
-        var r = SegFormerProfiling.Profile(SegFormerConfig.FromName("segformer-b2", 150), Ade, MacConvention.ConvLinear);
+        var r = SegformerProfiling.Profile(SegformerConfig.FromName("segformer-b2", 150), Ade, MacConvention.ConvLinear);
         r.Macs.Should().Be(r.ConvLinearMacs);
         (r.Macs / 1e9).Should().BeInRange(58.576 * 0.99, 58.576);
         // per-module rows add up: every MAC is inside the encoder or the decode head, and each attention layer's

@@ -4,20 +4,20 @@ using TorchSharp;
 namespace BoostFormer.Profiling;
 
 /// <summary>Profiling and latency of SegFormer/BoostFormer configurations (what <c>boostformer profile/bench/ablate</c> run).</summary>
-public static class SegFormerProfiling
+public static class SegformerProfiling
 {
     /// <summary>Builds the model of <paramref name="config"/> and profiles one forward at <paramref name="size"/>.</summary>
-    public static ProfileReport Profile(SegFormerConfig config, InputSize size, MacConvention convention = MacConvention.All, string? name = null)
+    public static ProfileReport Profile(SegformerConfig config, InputSize size, MacConvention convention = MacConvention.All, string? name = null)
     {
-        using var model = new SegFormerForSemanticSegmentation(config);
+        using var model = new SegformerForSemanticSegmentation(config);
         return Profiler.Profile(model, x => model.call(x), size.Shape(), convention, name ?? config.SwitchSummary());
     }
 
     /// <summary>Builds the model of <paramref name="config"/> and measures its forward latency at <paramref name="size"/>.</summary>
-    public static LatencyResult Bench(SegFormerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null,
+    public static LatencyResult Bench(SegformerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null,
         bool sdpa = true, bool fusedDecoder = true)
     {
-        using var model = new SegFormerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
+        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
         return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads);
     }
 }

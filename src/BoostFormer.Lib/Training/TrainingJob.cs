@@ -1,0 +1,40 @@
+using BoostFormer.Training.Tracking;
+
+namespace BoostFormer.Training;
+
+/// <summary>
+/// What every training job names: the model (a <see cref="ModelSpec"/>: a name or a full configuration), the data root,
+/// batch size, stochastic depth, subset limits, the tracking database and the output folder. <see cref="SegmentationJob"/>
+/// and <see cref="PretrainJob"/> add their data and trainer settings and <c>Run</c> themselves.
+/// </summary>
+public abstract record TrainingJob
+{
+    /// <summary>The model: a name (<c>segformer-b0</c> … <c>boostformer-b5</c>) or a configuration (<see cref="ModelSpec.FromFile"/>).</summary>
+    public ModelSpec Model { get; init; } = "segformer-b0";
+    /// <summary>Data root (null: <c>BOOSTFORMER_DATA</c>).</summary>
+    public string? Root { get; init; }
+    /// <summary>Images per batch.</summary>
+    public int BatchSize { get; init; }
+    /// <summary>Stochastic depth rate of the encoder (null: the model configuration's, 0.1 for named models).</summary>
+    public double? DropPath { get; init; }
+    /// <summary>Train on at most this many images (null = all) — for overfitting checks and CI scale.</summary>
+    public int? TrainLimit { get; init; }
+    /// <summary>Validate on at most this many images (null = all).</summary>
+    public int? ValLimit { get; init; }
+    /// <summary>Tracking database.</summary>
+    public string Database { get; init; } = Path.Combine("runs", "runs.db");
+    /// <summary>Output folder for checkpoints (null: <c>&lt;database folder&gt;/&lt;run name&gt;</c>).</summary>
+    public string? OutputDirectory { get; init; }
+    /// <summary>Data-loader worker threads (null = the loader's default).</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>The model to build for <paramref name="numLabels"/> classes, with this job's drop path.</summary>
+    protected ModelSpec ModelFor(int numLabels) => Model.WithLabels(numLabels).WithDropPath(DropPath);
+
+    /// <summary>The trainer options with this job's output folder and the git commit filled in.</summary>
+    protected T Placed<T>(T options) where T : TrainingOptions => (T)(options with
+    {
+        OutputDirectory = OutputDirectory ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database))!, options.RunName),
+        GitCommit = options.GitCommit ?? GitInfo.Commit(),
+    });
+}
