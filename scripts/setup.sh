@@ -7,9 +7,10 @@
 #   libopenblas0-pthread   : PyTorch 1.13's BLAS (matmul is ~20x slower with the reference BLAS)
 #   python3-pil            : the image-codec tests cross-check decoded pixels with PIL
 #   nbformat, nbconvert    : notebook validation
+#   nbclient, jupyter-client: executing the notebooks in Jupyter's .net-csharp kernel (scripts/jupyter-check.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil)
+PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil python3-nbclient jupyter-client)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,4 +33,11 @@ dotnet restore BoostFormer.Lib.sln -v q --nologo >/dev/null
 nuget_root="$(dotnet nuget locals global-packages --list | sed -e 's/^global-packages: //' -e 's:/*$::')"
 if [ -d "$nuget_root/torchsharp" ]; then
   python3 scripts/torchsharp-native-fix.py "$nuget_root/torchsharp"
+fi
+# The .NET Interactive tool (pinned in .config/dotnet-tools.json) and its Jupyter kernels (.net-csharp, …), so that the
+# notebooks also run in Jupyter (`jupyter notebook`, nbclient) exactly as in VS Code's Polyglot Notebooks. The kernel
+# spec runs `dotnet interactive`, which finds the pinned tool from any folder of this repository.
+dotnet tool restore >/dev/null
+if ! jupyter kernelspec list 2>/dev/null | grep -q '\.net-csharp'; then
+  dotnet interactive jupyter install >/dev/null
 fi

@@ -86,26 +86,47 @@ public static class Engine
     }
 
     private static int _resolverRegistered;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AssemblyLoadContext, object> Hooked = new();
 
     /// <summary>
-    /// Lets native libraries of assemblies in this library's load context be found in <c>runtimes/&lt;rid&gt;/native/</c>
-    /// beside the requesting assembly (runs only after .NET's own probing failed, so applications are unaffected).
+    /// Lets native libraries of assemblies be found in <c>runtimes/&lt;rid&gt;/native/</c> beside the requesting assembly
+    /// (runs only after .NET's own probing failed, so applications are unaffected). A notebook kernel loads each
+    /// <c>#r</c> assembly into a load context of its own (SkiaSharp, SQLite and TorchSharp each end up in different ones),
+    /// so the resolver is attached to every load context, present and future, not only to this library's.
     /// </summary>
     private static void RegisterNativeResolver()
     {
         if (Interlocked.Exchange(ref _resolverRegistered, 1) == 1) return;
-        var context = AssemblyLoadContext.GetLoadContext(typeof(Engine).Assembly) ?? AssemblyLoadContext.Default;
-        context.ResolvingUnmanagedDll += (assembly, name) =>
+        AppDomain.CurrentDomain.AssemblyLoad += (_, e) => Hook(AssemblyLoadContext.GetLoadContext(e.LoadedAssembly));
+        Hook(AssemblyLoadContext.Default);
+        foreach (var a in AppDomain.CurrentDomain.GetAssemblies())
+            Hook(AssemblyLoadContext.GetLoadContext(a));
+    }
+
+    private static void Hook(AssemblyLoadContext? context)
+    {
+        if (context is null) return;
+        lock (Hooked)
         {
-            var dir = Path.GetDirectoryName(assembly.Location);
-            if (string.IsNullOrEmpty(dir)) return IntPtr.Zero;
-            var file = OperatingSystem.IsWindows() ? name + ".dll" : OperatingSystem.IsMacOS() ? $"lib{name}.dylib" : $"lib{name}.so";
-            foreach (var candidate in NativeDirs(dir))
-                foreach (var f in new[] { file, name })
-                    if (File.Exists(Path.Combine(candidate, f)) && NativeLibrary.TryLoad(Path.Combine(candidate, f), out var handle))
-                        return handle;
-            return IntPtr.Zero;
-        };
+            if (Hooked.TryGetValue(context, out _)) return;
+            Hooked.Add(context, new object());
+        }
+        context.ResolvingUnmanagedDll += ResolveNative;
+    }
+
+    private static IntPtr ResolveNative(System.Reflection.Assembly assembly, string name)
+    {
+        var dir = Path.GetDirectoryName(assembly.Location);
+        if (string.IsNullOrEmpty(dir)) return IntPtr.Zero;
+        var ext = OperatingSystem.IsWindows() ? ".dll" : OperatingSystem.IsMacOS() ? ".dylib" : ".so";
+        var prefix = OperatingSystem.IsWindows() ? "" : "lib";
+        // DllImport names come with or without the "lib" prefix (TorchSharp: "LibTorchSharp", SkiaSharp: "libSkiaSharp").
+        var files = new[] { prefix + name + ext, name + ext, name }.Distinct().ToArray();
+        foreach (var candidate in NativeDirs(dir))
+            foreach (var f in files)
+                if (File.Exists(Path.Combine(candidate, f)) && NativeLibrary.TryLoad(Path.Combine(candidate, f), out var handle))
+                    return handle;
+        return IntPtr.Zero;
     }
 
     private static InvalidOperationException Failure(Exception e) => e is ArgumentException

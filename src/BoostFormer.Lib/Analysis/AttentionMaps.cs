@@ -145,8 +145,12 @@ public static class AttentionMaps
     /// <summary>
     /// Where the token under input pixel (<paramref name="x"/>, <paramref name="y"/>) looks in every attention layer:
     /// its probabilities averaged over heads, upsampled from the key grid and overlaid on the image, the query marked.
+    /// Colours follow <c>scale</c>: one absolute scale relative to uniform attention for every panel
+    /// (<see cref="AttentionColourScale.RelativeToUniform"/>, the default) or min–max per panel
+    /// (<see cref="AttentionColourScale.PerMap"/>); each caption gives the weights' range as multiples of uniform either way.
     /// </summary>
-    public static ImageGrid ForQuery(SegformerForSemanticSegmentation model, Tensor pixelValues, int x, int y, int columns = 4, int cellWidth = 240, string? title = null)
+    public static ImageGrid ForQuery(SegformerForSemanticSegmentation model, Tensor pixelValues, int x, int y, int columns = 4, int cellWidth = 240, string? title = null,
+        AttentionColourScale scale = AttentionColourScale.RelativeToUniform)
     {
         int height = (int)pixelValues.shape[2], width = (int)pixelValues.shape[3];
         if (x < 0 || y < 0 || x >= width || y >= height)
@@ -159,7 +163,10 @@ public static class AttentionMaps
             {
                 long qi = Math.Min(a.QueryGrid.H - 1, (long)y * a.QueryGrid.H / height), qj = Math.Min(a.QueryGrid.W - 1, (long)x * a.QueryGrid.W / width);
                 using var map = a.Probs[0].select(1, qi * a.QueryGrid.W + qj).mean(new long[] { 0 }).reshape(a.KeyGrid.H, a.KeyGrid.W);
-                return HeatmapOverlay(image, map, marker: (x, y), caption: $"stage {a.Stage} layer {a.Layer} ({a.KeyGrid.H}x{a.KeyGrid.W} keys)");
+                long keys = a.KeyGrid.H * a.KeyGrid.W;
+                using var coloured = AttentionColour.Normalise(map, keys, scale);
+                return HeatmapOverlay(image, coloured, marker: (x, y), normalised: true,
+                    caption: $"stage {a.Stage} layer {a.Layer} ({a.KeyGrid.H}x{a.KeyGrid.W} keys; {AttentionColour.Describe(map, keys, scale)})");
             }).ToList();
             if (images.Count == 0) throw new InvalidOperationException("the model has no attention layers (every token mixer is pooling)");
             return new ImageGrid(images, columns, title, cellWidth);
@@ -173,9 +180,10 @@ public static class AttentionMaps
     /// <summary>
     /// <paramref name="map"/> [h, w] bilinearly upsampled to the image and blended over it in
     /// viridis, min–max scaled (the map's smallest value dark, its largest yellow), with an optional cross at
-    /// <paramref name="marker"/>.
+    /// <paramref name="marker"/>. With <paramref name="normalised"/> the map is taken as already in [0, 1] (e.g. from
+    /// <see cref="AttentionColour.Normalise"/>) and not rescaled.
     /// </summary>
-    public static Image HeatmapOverlay(Image image, Tensor map, double alpha = 0.6, (int X, int Y)? marker = null, string? caption = null)
+    public static Image HeatmapOverlay(Image image, Tensor map, double alpha = 0.6, (int X, int Y)? marker = null, string? caption = null, bool normalised = false)
     {
         if (map.dim() != 2) throw new ArgumentException($"expected a [h, w] map, got [{string.Join(", ", map.shape)}]", nameof(map));
         var rgb = image.ToRgb();
@@ -185,7 +193,7 @@ public static class AttentionMaps
         {
             var m = map.detach().to(ScalarType.Float32);
             var up = nn.functional.interpolate(m.reshape(1, 1, m.shape[0], m.shape[1]), new long[] { h, w }, mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
-            float lo = up.min().item<float>(), hi = up.max().item<float>();
+            float lo = normalised ? 0f : up.min().item<float>(), hi = normalised ? 1f : up.max().item<float>();
             v = (hi > lo ? (up - lo) / (hi - lo) : zeros_like(up)).clamp(0, 1).contiguous().ToArray<float>();
         }
         var px = (byte[])rgb.Pixels.Clone();

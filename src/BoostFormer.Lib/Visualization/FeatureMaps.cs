@@ -27,8 +27,11 @@ public static class FeatureMaps
     /// <summary>
     /// Where one query token looks: attention probabilities <paramref name="attention"/> [B, heads, N, M] of query
     /// <paramref name="queryIndex"/>, averaged over heads and reshaped to the key grid <paramref name="keyHeight"/> × <paramref name="keyWidth"/>.
+    /// The colours follow <paramref name="scale"/> (<see cref="AttentionColourScale.PerMap"/>: min–max, so that a nearly
+    /// uniform map still shows its preferences; the caption then says how far from uniform the weights really are).
     /// </summary>
-    public static Image AttentionOfQuery(Tensor attention, long queryIndex, int keyHeight, int keyWidth, int cellSize = 160, string? caption = null)
+    public static Image AttentionOfQuery(Tensor attention, long queryIndex, int keyHeight, int keyWidth, int cellSize = 160, string? caption = null,
+        AttentionColourScale scale = AttentionColourScale.PerMap)
     {
         using var scope = NewDisposeScope();
         if (attention.dim() != 4) throw new ArgumentException($"expected attention probabilities [B, heads, N, M], got [{string.Join(",", attention.shape)}]", nameof(attention));
@@ -36,6 +39,8 @@ public static class FeatureMaps
         if (m != (long)keyHeight * keyWidth) throw new ArgumentException($"{m} keys do not form a {keyHeight}x{keyWidth} grid", nameof(keyHeight));
         var map = attention[0].select(1, queryIndex).mean(new long[] { 0 }).reshape(keyHeight, keyWidth);
         var factor = Math.Max(1, cellSize / Math.Max(keyHeight, keyWidth));
-        return Image.FromTensor(map, colormap: "viridis", caption: caption ?? $"query {queryIndex}").Scale(factor);
+        var coloured = AttentionColour.Normalise(map, m, scale);
+        var text = $"{caption ?? $"query {queryIndex}"} ({AttentionColour.Describe(map, m, scale)})";
+        return Image.FromTensor(coloured, colormap: "viridis", caption: text).Scale(factor);
     }
 }
