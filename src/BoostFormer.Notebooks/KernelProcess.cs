@@ -36,7 +36,12 @@ public sealed class KernelProcess : IAsyncDisposable
         _log = log;
         _stdout = Task.Run(ReadStdoutAsync);
         _stderr = Task.Run(ReadStderrAsync);
+        // A runner that is stopped (Ctrl-C, SIGTERM) takes its kernel with it: a cell that is still computing would not
+        // notice its input closing and would keep the CPU busy.
+        AppDomain.CurrentDomain.ProcessExit += OnRunnerExit;
     }
+
+    private void OnRunnerExit(object? sender, EventArgs e) => Kill();
 
     /// <summary>The kernel program: this assembly.</summary>
     public static string KernelAssembly => typeof(KernelProcess).Assembly.Location;
@@ -178,6 +183,7 @@ public sealed class KernelProcess : IAsyncDisposable
     /// <summary>Closes the kernel's input (it then exits), and kills it if it has not exited within a few seconds.</summary>
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= OnRunnerExit;
         try { _process.StandardInput.Close(); } catch (IOException) { }
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try { await _process.WaitForExitAsync(cts.Token); }
