@@ -8,6 +8,11 @@ Exit codes: 0 every notebook ran with no error output; 1 a cell failed; 2 bad us
 """
 import argparse, os, sys, time
 
+def first_line(text) -> str:
+    """The first line of an error value (.NET Interactive puts the whole stack trace into it)."""
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="+")
@@ -42,14 +47,14 @@ def main() -> int:
         try:
             client.execute(cwd=folder)
         except CellExecutionError as e:
-            failure = str(e).strip().splitlines()[-1] if str(e).strip() else "cell failed"
+            failure = f"{getattr(e, 'ename', 'error')}: {first_line(getattr(e, 'evalue', ''))}"
         except Exception as e:  # kernel died, timeout
             failure = f"{type(e).__name__}: {e}"
         errors = [(i, o) for i, c in enumerate(nb.cells) if c.cell_type == "code"
                   for o in c.get("outputs", []) if o.get("output_type") == "error"]
-        if errors and failure is None:
+        if errors:  # the first error output names the cell, the exception and its message
             i, o = errors[0]
-            failure = f"cell {i + 1}: {o.get('ename')}: {o.get('evalue')}"
+            failure = f"cell {i + 1}: {o.get('ename')}: {first_line(o.get('evalue', ''))}"
         if args.output:
             os.makedirs(args.output, exist_ok=True)
             nbformat.write(nb, os.path.join(args.output, os.path.basename(path)))
