@@ -17,7 +17,9 @@ namespace BoostFormer.Training.Distributed;
 /// <para>
 /// Failures: communicators keep MPI's default <c>MPI_ERRORS_ARE_FATAL</c>, and when any rank dies the Hydra launcher
 /// kills the others and exits non-zero; a rank that stops with an error calls <see cref="Abort"/>. A rank that hangs is
-/// caught by <see cref="Barrier"/>'s timeout (<c>BOOSTFORMER_DIST_TIMEOUT</c> seconds, default 1800), which aborts the job.
+/// caught by a watchdog thread: when any collective call (all-reduce, broadcast, barrier) has waited longer than
+/// <see cref="Timeout"/> (<c>BOOSTFORMER_DIST_TIMEOUT</c> seconds, default 3600 — set it above rank 0's longest evaluation,
+/// which the other ranks wait for), it prints which call waited and aborts the job.
 /// </para>
 /// </summary>
 public sealed class MpiDataParallel : IDataParallel, IDisposable
@@ -35,7 +37,28 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         Rank = _world.Rank;
         WorldSize = _world.Size;
         var t = System.Environment.GetEnvironmentVariable("BOOSTFORMER_DIST_TIMEOUT");
-        Timeout = TimeSpan.FromSeconds(t is not null && double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 1800);
+        Timeout = TimeSpan.FromSeconds(t is not null && double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 3600);
+        new Thread(Watch) { IsBackground = true, Name = "mpi-watchdog" }.Start();
+    }
+
+    private long _since; // Stopwatch timestamp when the current collective started, 0 outside collectives
+    private string _op = "";
+
+    private void Enter(string op) { _op = op; Interlocked.Exchange(ref _since, Stopwatch.GetTimestamp()); }
+    private void Leave() => Interlocked.Exchange(ref _since, 0);
+
+    private void Watch()
+    {
+        while (_env is not null)
+        {
+            Thread.Sleep(250);
+            var since = Interlocked.Read(ref _since);
+            if (since == 0 || _env is null) continue;
+            var waited = Stopwatch.GetElapsedTime(since);
+            if (waited <= Timeout) continue;
+            Console.Error.WriteLine($"error: rank {Rank}/{WorldSize}: waited {waited.TotalSeconds:F0} s for the other ranks in {_op} (BOOSTFORMER_DIST_TIMEOUT={Timeout.TotalSeconds:F0} s): a rank hangs; aborting the job");
+            Abort(1);
+        }
     }
 
     /// <inheritdoc />
@@ -68,7 +91,7 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         }
         var args = Array.Empty<string>();
         MPI.Environment env;
-        try { env = new MPI.Environment(ref args, Threading.Serialized); }
+        try { env = new MPI.Environment(ref args, Threading.Multiple); }
         catch (DllNotFoundException e) { throw new InvalidOperationException($"cannot load MPICH ({LibraryName}): install the Debian package mpich (apt-get install mpich) or set BOOSTFORMER_MPI_LIBRARY — {e.Message.Split('\n')[0]}"); }
         return new MpiDataParallel(env);
     }
@@ -100,12 +123,17 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
         Check(t);
         if (t.numel() == 0) return;
         using var result = empty_like(t);
+        Enter("all-reduce");
+        try
+        {
         fixed (byte* src = t.bytes)
         fixed (byte* dst = result.bytes)
         {
             var rc = Unsafe.MPI_Allreduce((IntPtr)src, (IntPtr)dst, (int)t.numel(), Datatype(t), Unsafe.MPI_SUM, Unsafe.MPI_COMM_WORLD);
             if (rc != 0) throw new InvalidOperationException($"MPI_Allreduce failed (error {rc}) on rank {Rank}");
         }
+        }
+        finally { Leave(); }
         t.copy_(result);
     }
 
@@ -114,47 +142,54 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
     {
         Check(t);
         if (t.numel() == 0) return;
-        fixed (byte* p = t.bytes)
+        Enter("broadcast");
+        try
         {
-            var rc = Unsafe.MPI_Bcast((IntPtr)p, (int)t.numel(), Datatype(t), 0, Unsafe.MPI_COMM_WORLD);
-            if (rc != 0) throw new InvalidOperationException($"MPI_Bcast failed (error {rc}) on rank {Rank}");
+            fixed (byte* p = t.bytes)
+            {
+                var rc = Unsafe.MPI_Bcast((IntPtr)p, (int)t.numel(), Datatype(t), 0, Unsafe.MPI_COMM_WORLD);
+                if (rc != 0) throw new InvalidOperationException($"MPI_Bcast failed (error {rc}) on rank {Rank}");
+            }
         }
+        finally { Leave(); }
     }
 
     /// <summary>
     /// A barrier that sleeps while it waits: every rank sends a token to rank 0, which answers all once it has them.
     /// MPI's own collectives poll a core at 100 % while they wait — on a shared machine that would steal the core rank 0
-    /// evaluates or writes a checkpoint on. Aborts the job after <see cref="Timeout"/> (a hung rank).
+    /// evaluates or writes a checkpoint on. The watchdog aborts the job after <see cref="Timeout"/> (a hung rank).
     /// </summary>
     public void Barrier()
     {
         if (WorldSize == 1) return;
-        var sw = Stopwatch.StartNew();
+        Enter("barrier");
+        try { SleepingBarrier(); }
+        finally { Leave(); }
+    }
+
+    private void SleepingBarrier()
+    {
         if (Rank == 0)
         {
             var pending = Enumerable.Range(1, WorldSize - 1).Select(r => (r, req: (Request)_world.ImmediateReceive<int>(r, BarrierTag))).ToList();
-            Await(pending, sw, "ranks");
+            Await(pending);
             foreach (var r in Enumerable.Range(1, WorldSize - 1).Select(r => _world.ImmediateSend(0, r, BarrierTag)).ToList()) r.Wait();
         }
         else
         {
             _world.ImmediateSend(Rank, 0, BarrierTag).Wait();
-            Await(new List<(int, Request)> { (0, _world.ImmediateReceive<int>(0, BarrierTag)) }, sw, "rank");
+            Await(new List<(int, Request)> { (0, _world.ImmediateReceive<int>(0, BarrierTag)) });
         }
     }
 
-    private void Await(List<(int rank, Request req)> pending, Stopwatch sw, string what)
+    private void Await(List<(int rank, Request req)> pending)
     {
         var sleep = 0;
         while (pending.Count > 0)
         {
             pending.RemoveAll(p => p.req.Test() is not null);
             if (pending.Count == 0) break;
-            if (sw.Elapsed > Timeout)
-            {
-                Console.Error.WriteLine($"error: rank {Rank}: waited {sw.Elapsed.TotalSeconds:F0} s for {what} {string.Join(", ", pending.Select(p => p.rank))} (BOOSTFORMER_DIST_TIMEOUT={Timeout.TotalSeconds:F0} s): aborting the job");
-                Abort(1);
-            }
+            _op = "barrier (waiting for rank " + string.Join(", ", pending.Select(p => p.rank)) + ")";
             Thread.Sleep(sleep);
             sleep = Math.Min(sleep + 1, 5);
         }
@@ -174,7 +209,8 @@ public sealed class MpiDataParallel : IDataParallel, IDisposable
     {
         if (_env is null) return;
         Barrier();
-        _env.Dispose();
+        var env = _env;
         _env = null;
+        env.Dispose();
     }
 }
