@@ -32,7 +32,7 @@ public static class DataParallelRun
     public static bool AgreeOnReuse(IDataParallel? group, bool reusedOnRoot)
     {
         if (group is null) return false;
-        using var flag = full(new long[] { 1 }, group.IsRoot && reusedOnRoot ? 1.0 : 0.0, ScalarType.Float64);
+        using var flag = full(new long[] { 1 }, group.IsRoot && reusedOnRoot ? Scalars.One : Scalars.Zero, ScalarType.Float64);
         group.Broadcast(flag);
         return flag.item<double>() > 0.5;
     }

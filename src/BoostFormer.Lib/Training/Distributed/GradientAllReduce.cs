@@ -42,7 +42,7 @@ public sealed class GradientAllReduce
             var flat = grads.Count == 0 ? zeros(0) : cat(grads.Select(g => g.detach().reshape(-1).to_type(ScalarType.Float32)).ToList(), 0);
             Elements = flat.numel();
             _group.AllReduceSum(flat);
-            flat.div_(_group.WorldSize);
+            flat.div_(Scalars.Of(_group.WorldSize));
             long offset = 0;
             foreach (var g in grads)
             {

@@ -54,30 +54,36 @@ public static class SyncBatchNorm
             var dims = new long[] { 0, 2, 3 };
             using var x64 = x.to_type(ScalarType.Float64);
             using var s1 = x64.sum(dims);
-            using var sq = x64.square();
+            using var sq = x64.mul(x64);   // not square(): TorchSharp makes pow(2)'s exponent an unrooted Scalar
             using var s2 = sq.sum(dims);
-            using var n = full(new long[] { 1 }, (double)count, ScalarType.Float64);
+            using var countS = Scalars.Temporary(count);
+            using var n = full(new long[] { 1 }, countS, ScalarType.Float64);
             using var stats = cat(new[] { s1, s2, n }, 0);
             group.AllReduceSum(stats);
             var total = stats[2 * c].item<double>();
-            using var mean64 = stats.narrow(0, 0, c) / total;
-            using var ex2 = stats.narrow(0, c, c) / total;
-            using var msq = mean64.square();
-            using var var64 = (ex2 - msq).clamp_min(0);
+            using var totalS = Scalars.Temporary(total);
+            using var mean64 = stats.narrow(0, 0, c).div(totalS);
+            using var ex2 = stats.narrow(0, c, c).div(totalS);
+            using var msq = mean64.mul(mean64);
+            using var var64 = (ex2 - msq).clamp_min(Scalars.Zero);
             var eps = norm.eps;
             if (norm.running_mean is { } rm && norm.running_var is { } rv)
             {
                 // PyTorch: momentum null = cumulative moving average (factor 1 / batches tracked).
                 var momentum = norm.momentum ?? 1.0 / ((norm.num_batches_tracked?.item<long>() ?? 0) + 1);
-                using var unbiased = var64 * (total / Math.Max(1, total - 1));
+                using var bessel = Scalars.Temporary(total / Math.Max(1, total - 1));
+                using var keep = Scalars.Temporary(1 - momentum);
+                using var momentumS = Scalars.Temporary(momentum);
+                using var unbiased = var64.mul(bessel);
                 using var m32 = mean64.to_type(rm.dtype);
                 using var v32 = unbiased.to_type(rv.dtype);
-                rm.mul_(1 - momentum).add_(m32 * momentum);
-                rv.mul_(1 - momentum).add_(v32 * momentum);
-                norm.num_batches_tracked?.add_(1);
+                rm.mul_(keep).add_(m32, momentumS);
+                rv.mul_(keep).add_(v32, momentumS);
+                norm.num_batches_tracked?.add_(Scalars.OfInt(1), Scalars.OfInt(1));
             }
             var mean = mean64.to_type(x.dtype);
-            using var ve = var64 + eps;
+            using var epsS = Scalars.Temporary(eps);
+            using var ve = var64.add(epsS, Scalars.One);
             var invstd = ve.rsqrt().to_type(x.dtype);
             using var m4 = mean.view(1, c, 1, 1);
             using var i4 = invstd.view(1, c, 1, 1);
@@ -89,7 +95,7 @@ public static class SyncBatchNorm
             ctx.save_for_backward(new List<Tensor> { x, weight, mean, invstd });
             ctx.save_data("group", group);
             ctx.save_data("count", total);
-            return scaled + b4;
+            return scaled.add(b4, Scalars.One);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
@@ -114,8 +120,9 @@ public static class SyncBatchNorm
             using var gx64 = gradWeight.to_type(ScalarType.Float64);
             using var sums = cat(new[] { g64, gx64 }, 0);
             group.AllReduceSum(sums);
-            using var meanDy = (sums.narrow(0, 0, c) / total).to_type(x.dtype).view(1, c, 1, 1);
-            using var meanDyXhat = (sums.narrow(0, c, c) / total).to_type(x.dtype).view(1, c, 1, 1);
+            using var totalS = Scalars.Temporary(total);
+            using var meanDy = sums.narrow(0, 0, c).div(totalS).to_type(x.dtype).view(1, c, 1, 1);
+            using var meanDyXhat = sums.narrow(0, c, c).div(totalS).to_type(x.dtype).view(1, c, 1, 1);
             using var w4 = weight.view(1, c, 1, 1);
             using var scale = w4 * i4;
             using var t1 = g - meanDy;
