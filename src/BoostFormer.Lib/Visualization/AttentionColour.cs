@@ -1,3 +1,4 @@
+using BoostFormer;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,12 +32,22 @@ public static class AttentionColour
         using var scope = NewDisposeScope();
         var m = map.detach().to(ScalarType.Float32);
         Tensor v;
+        // Scalars rooted for the whole native call (TorchSharp passes implicit Scalar temporaries by handle only).
         if (scale == AttentionColourScale.RelativeToUniform)
-            v = m.mul(keys).clamp_min(1e-12).log2().add(Log2Range).div(2 * Log2Range).clamp(0, 1);
+        {
+            using var k = Scalars.Temporary(keys);
+            using var floor = Scalars.Temporary(1e-12);
+            using var shift = Scalars.Temporary(Log2Range);
+            using var span = Scalars.Temporary(2 * Log2Range);
+            v = m.mul(k).clamp_min(floor).log2().add(shift, Scalars.One).div(span).clamp(Scalars.Zero, Scalars.One);
+        }
         else
         {
             float lo = m.min().item<float>(), hi = m.max().item<float>();
-            v = hi > lo ? m.sub(lo).div(hi - lo) : zeros_like(m).add(0.5);
+            using var loS = Scalars.Temporary(lo);
+            using var rangeS = Scalars.Temporary(hi - lo);
+            using var half = Scalars.Temporary(0.5);
+            v = hi > lo ? m.sub(loS).div(rangeS) : zeros_like(m).add(half, Scalars.One);
         }
         return v.MoveToOuterDisposeScope();
     }
