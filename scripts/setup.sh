@@ -39,6 +39,6 @@ fi
 # notebooks also run in Jupyter (`jupyter notebook`, nbclient) exactly as in VS Code's Polyglot Notebooks. The kernel
 # spec runs `dotnet interactive`, which finds the pinned tool from any folder of this repository.
 dotnet tool restore >/dev/null
-if ! jupyter kernelspec list 2>/dev/null | grep -q '\.net-csharp'; then
-  dotnet interactive jupyter install >/dev/null
+if command -v jupyter-kernelspec >/dev/null && ! jupyter kernelspec list 2>/dev/null | grep -q '\.net-csharp'; then
+  dotnet interactive jupyter install >/dev/null || echo "warning: registering the .NET Jupyter kernels failed (dotnet interactive jupyter install)" >&2
 fi
