@@ -27,23 +27,28 @@ public sealed class EvalCommand : ICliCommand
         var scale = new Option<string?>("--scale") { Description = "Test resize scale LONGxSHORT (default: the dataset's, 2048x512; camvid 480x360)" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N images only" };
         var json = new Option<bool>("--json") { Description = "Print JSON (model, parameters, miou, macc, aacc, per_class_iou, per_class_acc)" };
+        var maxPixels = CliOptions.MaxPixelsOption();
         var cmd = new Command("eval", "Evaluate a segmentation checkpoint: mIoU, mAcc, aAcc, per-class IoU.")
         {
-            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json,
+            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json, maxPixels,
         };
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
             var ds = pr.GetValue(dataset)!;
+            if (pr.GetValue(limit) is { } n) CliOptions.AtLeast(n, 1, "--limit");
+            CliOptions.MaxPixels(pr.GetValue(maxPixels));
+            var testScale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT", minimum: CliOptions.MinimumSize) : ((int, int)?)null;
             InferenceOptions? inf = null;
             if (pr.GetValue(slide) is { } s)
             {
-                var (c, st) = CliOptions.Pair(s, "--slide", "CROPxSTRIDE");
+                var (c, st) = CliOptions.Pair(s, "--slide", "CROPxSTRIDE", "512x341");
+                CliOptions.AtLeast(c, CliOptions.MinimumSize, "--slide (crop)", "the encoder downsamples by 32");
                 inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
                 if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
             }
             var r = CheckpointEvaluation.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta),
                 CliOptions.Model(pr.GetValue(model), pr.GetValue(config)),
-                pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null, inf, pr.GetValue(limit));
+                testScale, inf, pr.GetValue(limit));
             var m = r.Metrics;
             static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 6));
             if (pr.GetValue(json))
