@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BoostFormer.Data;
 using BoostFormer.Training.Checkpoints;
+using BoostFormer.Training.Distributed;
 using BoostFormer.Training.Optimization;
 using BoostFormer.Training.Tracking;
 using TorchSharp;
@@ -99,6 +100,15 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         _o = options;
     }
 
+    /// <summary>
+    /// The data-parallel process group this process trains in, or null for one process (see <see cref="DataParallelRun"/>:
+    /// gradients averaged after backward, synchronised BatchNorm, only rank 0 records, evaluates and writes checkpoints).
+    /// </summary>
+    public IDataParallel? DataParallel { get; set; }
+
+    /// <summary>The gradient all-reduce of the last data-parallel run (its timings), or null.</summary>
+    public GradientAllReduce? GradientReduction { get; private set; }
+
     /// <summary>The finished run the last run returned without training (<see cref="TrainingOptions.ReuseFinished"/>), or null.</summary>
     public RunRecord? ReusedRun { get; private set; }
 
@@ -151,14 +161,18 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         var total = _o.Iterations ?? _o.Epochs!.Value * data.BatchesPerEpoch;
         if (total <= 0) throw new ArgumentException($"the run has {total} iterations (batches per epoch: {data.BatchesPerEpoch})");
         var hyperparameters = HyperparametersJson(total, data.BatchSize);
+        var dp = DataParallel;
+        if (dp is { IsRoot: false }) store = null; // rank 0 keeps the run record
         if (_o.ReuseFinished && store?.FindFinished(_o.RunName, Kind,
                 r => ModelSpec.SameRecord(r.ModelConfigJson, _o.ModelConfigJson) && r.DataConfigJson == _o.DataConfigJson && r.HyperparametersJson == hyperparameters,
                 ReuseArtifact) is { } finished)
         {
             ReusedRun = finished;
             Reused(store, finished);
+            DataParallelRun.AgreeOnReuse(dp, true);
             return finished.Id;
         }
+        if (DataParallelRun.AgreeOnReuse(dp, false)) return 0; // rank 0 reused a finished run
         // The folder of a resumed run: the given one, or with one folder per run the newest run folder holding a checkpoint.
         string? folder = _o.OutputDirectory;
         if (_o.FolderPerRun && folder is not null)
@@ -170,6 +184,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         try
         {
             var (optimizer, schedule, parameters) = Start(total);
+            DataParallelRun.Begin(dp, StateDict().Values, _o.Seed);
             using (optimizer) return Iterate(data, store, progress, cancellationToken, total, folder, resumeFrom, hyperparameters, optimizer, schedule, parameters);
         }
         finally { Stop(); RunDirectory = null; }
@@ -197,6 +212,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         string? folder, string? resumeFrom, string hyperparameters, ITrainingOptimizer optimizer, LrSchedule schedule, IReadOnlyList<Tensor> parameters)
     {
         long iteration = 0, epoch = 0, batchInEpoch = 0, runId = 0;
+        var dp = DataParallel;
         double best = double.NaN;
         if (resumeFrom is not null)
         {
@@ -206,13 +222,16 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
             if (c.TorchRngState is not null) set_rng_state(c.TorchRngState);
             iteration = c.Info.Iteration; epoch = c.Info.Epoch; batchInEpoch = c.Info.BatchInEpoch; best = c.Info.BestMetric;
             if (c.Info.DataSeed != _o.DataSeed) throw new InvalidOperationException($"{resumeFrom}: written with data seed {c.Info.DataSeed}, resuming with {_o.DataSeed}");
+            DataParallelRun.Reseed(dp, _o.Seed, iteration);
             if (store is not null && c.Info.RunId is { } rid && store.Run(rid) is not null) { runId = rid; store.ResumeRun(runId, iteration); }
         }
         if (store is not null && runId == 0)
             runId = store.CreateRun(_o.RunName, Kind, _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, _o.GitCommit);
-        if (_o.FolderPerRun && _o.OutputDirectory is not null && folder is null)
+        // Rank 0 writes the checkpoints: it alone makes and locks the run's folder.
+        var root = dp is null || dp.IsRoot;
+        if (root && _o.FolderPerRun && _o.OutputDirectory is not null && folder is null)
             folder = RunFolders.Create(_o.OutputDirectory, runId);
-        using var folderLock = folder is null ? null : RunFolders.Lock(folder, resuming: _o.Resume);
+        using var folderLock = folder is null || !root ? null : RunFolders.Lock(folder, resuming: _o.Resume);
         RunDirectory = folder;
         var ckpt = folder is null ? null : new CheckpointManager(folder, _o.KeepLastCheckpoints);
 
@@ -236,11 +255,13 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
 
         var sw = Stopwatch.StartNew();
         long startIteration = iteration;
+        GradientReduction = dp is null ? null : new GradientAllReduce(dp);
+        using var syncBatchNorm = DataParallelRun.SyncBatchNorm(dp);
         try
         {
             // Resumed from a checkpoint written just before an evaluation that did not happen (the process died, or the
             // final evaluation failed on a bad validation image): evaluate now, as the uninterrupted run did.
-            if (resumeFrom is not null && iteration > 0 && CanEvaluate && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || iteration == total)
+            if (resumeFrom is not null && iteration > 0 && CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || iteration == total)
                 && store?.Metrics(runId, "eval").Any(m => m.Step == iteration) != true)
             {
                 var evaluation = EvaluateAndKeepBest();
@@ -261,6 +282,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         schedule.Apply(optimizer, iteration);
                         step = Loss(batch);
                         step.Total.backward();
+                        GradientReduction?.Average(parameters);
                         if (_o.GradClipNorm is { } clip) gradNorm = GradientClipping.ClipGradNorm(parameters, clip);
                         optimizer.Step();
                         optimizer.ZeroGrad();
@@ -279,7 +301,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         store.LogMetrics(runId, "train", iteration, m);
                     }
                     // The checkpoint comes before the evaluation: a failing evaluation (a bad validation image) cannot lose the weights.
-                    if (ckpt is not null && ((_o.CheckpointInterval > 0 && iteration % _o.CheckpointInterval == 0) || last))
+                    if (ckpt is not null && root && ((_o.CheckpointInterval > 0 && iteration % _o.CheckpointInterval == 0) || last))
                     {
                         // The data position saved is that of the next batch: roll over to the next epoch when this one is exhausted.
                         var (e, b) = batchInEpoch >= data.BatchesPerEpoch ? (epoch + 1, 0L) : (epoch, batchInEpoch);
@@ -288,7 +310,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         finally { foreach (var t in opt.Values) t.Dispose(); }
                     }
                     EvaluationScore? evaluation = null;
-                    if (CanEvaluate && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
+                    if (CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
                         evaluation = EvaluateAndKeepBest();
                     progress?.Report(Progress(iteration, total, epoch, step.Value, lr, ips, sw.Elapsed, eta, step, gradNorm, evaluation));
                     if (last) break;
@@ -296,7 +318,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                 if (iteration >= total) break;
                 epoch++; batchInEpoch = 0;
             }
-            Finish(store, runId, iteration);
+            if (root) Finish(store, runId, iteration);
             store?.EndRun(runId, RunStore.Finished);
             return runId;
         }
