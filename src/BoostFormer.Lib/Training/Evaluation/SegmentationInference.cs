@@ -144,7 +144,7 @@ public static class SegmentationInference
             l1[y - y0] = (float)(src - a);
         }
         var lam1 = tensor(l1).view(1, 1, n, 1);
-        var rows = scores.index_select(2, tensor(i0)).mul(lam1.neg().add(1.0)).add(scores.index_select(2, tensor(i1)).mul(lam1));
+        var rows = scores.index_select(2, tensor(i0)).mul(lam1.neg().add(Scalars.One, Scalars.One)).add(scores.index_select(2, tensor(i1)).mul(lam1), Scalars.One);
         return Resize(rows, n, outW).MoveToOuterDisposeScope();
     }
 
