@@ -23,7 +23,7 @@ public static class ExitCodes
 
     /// <summary>The exit code of an error a verb reports in one line, or null for an unexpected one (left to propagate with its trace).</summary>
     public static int? CodeFor(Exception e) =>
-        IsUsageError(e) ? Usage : e is IOException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException ? Failure : null;
+        IsUsageError(e) ? Usage : e is IOException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or System.Data.Common.DbException ? Failure : null;
 
     /// <summary>Runs a verb's action and maps its errors to <see cref="Usage"/> or <see cref="Failure"/>.</summary>
     public static int Run(Func<int> action)

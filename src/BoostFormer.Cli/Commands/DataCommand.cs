@@ -118,6 +118,8 @@ public sealed class DataCommand : ICliCommand
         {
             var r = DataRoot.Resolve(pr.GetValue(root)) ?? throw new ArgumentException($"no data root: pass --root or set {DataRoot.EnvironmentVariable}");
             var checks = DatasetPreparer.Verify(pr.GetValue(dataset)!, r, pr.GetValue(decode), Console.Out, pr.GetValue(skipBad));
+            if (checks.Sum(c => c.Bad) is var bad and > 0)
+                return ExitCodes.Fail($"{bad} sample(s) under {r} are unreadable (listed above as skipped)", ExitCodes.Usage);
             return checks.Any(c => c.Found > 0) ? ExitCodes.Success : ExitCodes.Fail($"no split has samples under {r}", ExitCodes.Usage);
         }));
         return cmd;

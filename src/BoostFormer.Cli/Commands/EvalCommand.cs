@@ -28,17 +28,22 @@ public sealed class EvalCommand : ICliCommand
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N images only" };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (model and images in bfloat16, logits back in float32)", DefaultValueFactory = _ => "fp32" };
         var json = new Option<bool>("--json") { Description = "Print JSON (model, parameters, miou, macc, aacc, per_class_iou, per_class_acc)" };
+        var maxPixels = CliOptions.MaxPixelsOption();
         var cmd = new Command("eval", "Evaluate a segmentation checkpoint: mIoU, mAcc, aAcc, per-class IoU.")
         {
-            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json, precision,
+            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json, precision, maxPixels,
         };
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
             var ds = pr.GetValue(dataset)!;
+            if (pr.GetValue(limit) is { } n) CliOptions.AtLeast(n, 1, "--limit");
+            CliOptions.MaxPixels(pr.GetValue(maxPixels));
+            var testScale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT", minimum: CliOptions.MinimumSize) : ((int, int)?)null;
             InferenceOptions? inf = null;
             if (pr.GetValue(slide) is { } s)
             {
-                var (c, st) = CliOptions.Pair(s, "--slide", "CROPxSTRIDE");
+                var (c, st) = CliOptions.Pair(s, "--slide", "CROPxSTRIDE", "512x341");
+                CliOptions.AtLeast(c, CliOptions.MinimumSize, "--slide (crop)", "the encoder downsamples by 32");
                 inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
                 if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
             }
@@ -47,7 +52,7 @@ public sealed class EvalCommand : ICliCommand
                 inf = (inf ?? (pr.GetValue(tta) ? InferenceOptions.MultiScaleFlip() : new InferenceOptions())) with { Precision = prec };
             var r = CheckpointEvaluation.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta),
                 CliOptions.Model(pr.GetValue(model), pr.GetValue(config)),
-                pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null, inf, pr.GetValue(limit));
+                testScale, inf, pr.GetValue(limit));
             var m = r.Metrics;
             static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 6));
             if (pr.GetValue(json))

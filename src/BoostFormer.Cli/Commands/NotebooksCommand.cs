@@ -39,6 +39,9 @@ public sealed class NotebooksCommand : ICliCommand
             if (notebooks.Count == 0) throw new ArgumentException($"no notebooks found in {string.Join(", ", inputs)}");
             double limit = parseResult.GetValue(timeout);
             if (limit < 0) throw new ArgumentException($"--timeout-per-cell must be >= 0, got {limit}");
+            // Where the executed copies go must be writable before any cell runs: otherwise the executed cells are lost.
+            if (parseResult.GetValue(inPlace)) foreach (var nb in notebooks) CliOptions.WritableFile(nb, "--in-place");
+            else CliOptions.WritableFolder(parseResult.GetValue(output)!, "--output");
             var runner = new NotebookRunner(new NotebookRunOptions
             {
                 Scale = set.Scale.Name(),

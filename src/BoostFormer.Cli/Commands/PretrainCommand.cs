@@ -50,6 +50,8 @@ public sealed class PretrainCommand : ICliCommand
             var its = pr.GetValue(iterations);
             var eps = pr.GetValue(epochs);
             if (its is null && eps is null) eps = 1;
+            CliOptions.WritableFile(pr.GetValue(db)!, "--db");
+            if (pr.GetValue(output) is { } outDir) CliOptions.WritableFolder(outDir, "--output");
             var spec = CliOptions.Model(pr.GetValue(model), pr.GetValue(config)) ?? "segformer-b0";
             var job = new PretrainJob
             {

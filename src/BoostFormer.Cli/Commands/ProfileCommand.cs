@@ -23,6 +23,9 @@ public sealed class ProfileCommand : ICliCommand
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
             var size = InputSize.Parse(parse.GetValue(input)!);
+            if (size.Height < CliOptions.MinimumSize || size.Width < CliOptions.MinimumSize)
+                throw new ArgumentException($"--input {size}: both sides must be at least {CliOptions.MinimumSize} (the encoder downsamples by 32)");
+            CliOptions.AtLeast(parse.GetValue(classes), 1, "--classes");
             var conv = ProfileRenderers.ParseConvention(parse.GetValue(convention)!);
             var d = parse.GetValue(depth);
             if (d < 0) throw new ArgumentException($"--depth must be ≥ 0, got {d}");

@@ -51,6 +51,7 @@ public sealed class TrainCommand : ICliCommand
         var workers = new Option<int?>("--workers") { Description = "Data-loader threads" };
         var logEvery = new Option<long>("--log-every") { Description = "Plain-output progress line every N iterations", DefaultValueFactory = _ => 10 };
         var synthSize = new Option<int>("--synthetic-size") { DefaultValueFactory = _ => 128 };
+        var maxPixels = CliOptions.MaxPixelsOption();
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel processes on this machine (runs mpiexec.mpich -n N; each takes an equal shard of every batch)", DefaultValueFactory = _ => 1 };
         var hosts = new Option<string?>("--hosts") { Description = "With --nproc: machines for mpiexec.mpich -hosts (e.g. node1:2,node2:2; see README, Data-parallel training)" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads per process (0 = the engine's default; --nproc N: cores / N)", DefaultValueFactory = _ => 0 };
@@ -58,7 +59,7 @@ public sealed class TrainCommand : ICliCommand
         {
             model, config, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
             smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
-            nproc, hosts, threads,
+            nproc, hosts, threads, maxPixels,
         };
         cmd.SetAction(pr => ExitCodes.Run(() => DistributedLaunch.LaunchIfRequested(pr.GetValue(nproc), pr.GetValue(hosts))
             ?? DistributedLaunch.RunRank(pr.GetValue(nproc), group => Train(pr, group))));
@@ -71,10 +72,28 @@ public sealed class TrainCommand : ICliCommand
             var its = pr.GetValue(iterations);
             var eps = pr.GetValue(epochs);
             if (its is null && eps is null) its = 1000;
+            // Every option is checked before anything runs: one line naming it, never a trace from deep inside.
+            if (its is { } n && n < 1) throw new ArgumentException($"--iterations must be at least 1, got {n}");
+            if (eps is { } m && m < 1) throw new ArgumentException($"--epochs must be at least 1, got {m}");
+            CliOptions.AtLeast(pr.GetValue(crop), CliOptions.MinimumSize, "--crop", "the encoder downsamples by 32");
+            CliOptions.AtLeast(pr.GetValue(batch), 1, "--batch-size");
+            CliOptions.Finite(pr.GetValue(lr), "--lr", positive: true);
+            CliOptions.Finite(pr.GetValue(wd), "--weight-decay", positive: false);
+            CliOptions.Finite(pr.GetValue(auxWeight), "--aux-weight", positive: false);
+            CliOptions.Finite(pr.GetValue(smoothing), "--label-smoothing", positive: false);
+            if (pr.GetValue(clip) is { } c) CliOptions.Finite(c, "--clip-grad", positive: true);
+            if (pr.GetValue(dropPath) is { } dp && !(dp >= 0 && dp < 1)) throw new ArgumentException($"--drop-path must be in [0, 1), got {dp}");
+            if (pr.GetValue(warmup) < 0) throw new ArgumentException($"--warmup must be >= 0, got {pr.GetValue(warmup)}");
+            CliOptions.AtLeast(pr.GetValue(keep), 1, "--keep");
+            if (pr.GetValue(valLimit) is { } vl) CliOptions.AtLeast(vl, 1, "--val-limit");
+            if (pr.GetValue(trainLimit) is { } tl) CliOptions.AtLeast(tl, 1, "--train-limit");
+            CliOptions.MaxPixels(pr.GetValue(maxPixels));
+            CliOptions.WritableFile(pr.GetValue(db)!, "--db");
+            if (pr.GetValue(output) is { } outDir) CliOptions.WritableFolder(outDir, "--output");
             var job = new SegmentationJob
             {
                 Model = spec, Dataset = ds, Root = pr.GetValue(root), CropSize = pr.GetValue(crop), BatchSize = pr.GetValue(batch),
-                Scale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null,
+                Scale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT", minimum: CliOptions.MinimumSize) : null,
                 DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
                 ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
                 Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5), DataParallel = group,
@@ -124,6 +143,11 @@ public sealed class TrainCommand : ICliCommand
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
             var size = InputSize.Parse(pr.GetValue(input)!);
+            if (size.Height < CliOptions.MinimumSize || size.Width < CliOptions.MinimumSize)
+                throw new ArgumentException($"--input {size}: both sides must be at least {CliOptions.MinimumSize} (the encoder downsamples by 32)");
+            CliOptions.AtLeast(pr.GetValue(batch), 1, "--batch-size");
+            CliOptions.AtLeast(pr.GetValue(classes), 1, "--classes");
+            if (pr.GetValue(warmup) < 0) throw new ArgumentException($"--warmup must be >= 0, got {pr.GetValue(warmup)}");
             if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
             if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
             var t = TrainStepBenchmark.Run(pr.GetValue(model)!, size.Height, size.Width, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive));

@@ -5,8 +5,14 @@ namespace BoostFormer.Data;
 /// <summary>One split's check: how many samples were found against the official count.</summary>
 public sealed record SplitCheck(string Split, int Found, int Expected)
 {
-    public bool Complete => Found == Expected;
-    public override string ToString() => Complete ? $"{Split}: {Found} (complete)" : $"{Split}: {Found} of {Expected} (subset)";
+    /// <summary>Samples that failed to decode and were skipped (<c>--skip-bad</c>); they are not counted in <see cref="Good"/>.</summary>
+    public int Bad { get; init; }
+    /// <summary>Samples found and readable.</summary>
+    public int Good => Found - Bad;
+    public bool Complete => Found == Expected && Bad == 0;
+    public override string ToString() =>
+        Bad > 0 ? $"{Split}: {Good} good of {Found} found ({Bad} bad, skipped), {Expected} expected"
+        : Complete ? $"{Split}: {Found} (complete)" : $"{Split}: {Found} of {Expected} (subset)";
 }
 
 /// <summary>
@@ -94,7 +100,7 @@ public static class DatasetPreparer
         var checks = new List<SplitCheck>();
         foreach (var (split, expected) in def.OfficialCounts)
         {
-            int found;
+            int found, bad = 0;
             try
             {
                 (int Count, Action<int> Read, Func<int, string> Describe) ds;
@@ -110,7 +116,7 @@ public static class DatasetPreparer
                     ds = (seg.Count, i => seg.Get(i), seg.Describe);
                 }
                 found = ds.Count;
-                if (decode) for (int i = 0; i < ds.Count; i++) TryRead(() => ds.Read(i), ds.Describe(i), skipBad, log);
+                if (decode) for (int i = 0; i < ds.Count; i++) if (!TryRead(() => ds.Read(i), ds.Describe(i), skipBad, log)) bad++;
             }
             catch (DataFormatException e) when (e.IsMissingPath)
             {
@@ -118,17 +124,17 @@ public static class DatasetPreparer
                 checks.Add(new SplitCheck(split, 0, expected));
                 continue;
             }
-            var check = new SplitCheck(split, found, expected);
+            var check = new SplitCheck(split, found, expected) { Bad = bad };
             log.WriteLine($"{def.Name} {check}");
             checks.Add(check);
         }
         return checks;
     }
 
-    private static void TryRead(Action read, string what, bool skipBad, TextWriter log)
+    private static bool TryRead(Action read, string what, bool skipBad, TextWriter log)
     {
-        try { read(); }
-        catch (Exception e) when (skipBad && e is IOException) { log.WriteLine($"skipped {what}: {e.Message}"); }
+        try { read(); return true; }
+        catch (Exception e) when (skipBad && e is IOException) { log.WriteLine($"skipped {what}: {e.Message}"); return false; }
     }
 
     /// <summary>The folder under <paramref name="source"/> (itself or up to three levels down) that holds the dataset's layout.</summary>

@@ -56,11 +56,20 @@ public sealed class DecodedImage
 }
 
 /// <summary>A file that is not a readable PNG/JPEG (corrupt, truncated, unsupported). The message names the file.</summary>
-public sealed class ImageDecodeException : IOException
+public class ImageDecodeException : IOException
 {
     /// <summary>The file (or the caller's name for an in-memory buffer).</summary>
     public string? FilePath { get; }
     public ImageDecodeException(string? path, string reason) : base(path is null ? reason : $"{path}: {reason}") { FilePath = path; }
+}
+
+/// <summary>An image larger than <see cref="ImageCodec.MaxPixels"/> (the decompression-bomb guard), found from its header.</summary>
+public sealed class ImageTooLargeException : ImageDecodeException
+{
+    public ImageTooLargeException(string? path, int height, int width, long limit)
+        : base(path, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{width}x{height} is {(long)width * height:N0} pixels, above the limit of {limit:N0} (a guard against decompression bombs); raise it with --max-pixels N or BOOSTFORMER_MAX_PIXELS=N (0 = no limit) if the image is meant to be this large"))
+    { }
 }
 
 /// <summary>
@@ -84,6 +93,41 @@ public sealed class ImageDecodeException : IOException
 public static class ImageCodec
 {
     private const int MaxDimension = 1 << 15;  // decompression-bomb limit (the libpng user limit the old codec set)
+
+    /// <summary>PIL's <c>Image.MAX_IMAGE_PIXELS</c> (1024·1024·1024 // 4 // 3): the default <see cref="MaxPixels"/>.</summary>
+    public const long DefaultMaxPixels = 89_478_485;
+
+    private static long _maxPixels = FromEnvironment();
+
+    /// <summary>
+    /// The decompression-bomb guard, like PIL's: an image with more pixels than this (width × height, read from its header
+    /// before anything is allocated) is refused with <see cref="ImageTooLargeException"/>. Default <see cref="DefaultMaxPixels"/>
+    /// (89,478,485, e.g. 10,000 × 8,947); the environment variable <c>BOOSTFORMER_MAX_PIXELS</c> or the CLI's
+    /// <c>--max-pixels</c> raise it (0 = no limit). Decoding holds about 4 bytes a pixel (RGB plus a label), so the
+    /// default keeps one decoded sample under about 360 MB.
+    /// </summary>
+    public static long MaxPixels
+    {
+        get => Volatile.Read(ref _maxPixels);
+        set
+        {
+            if (value < 0) throw new ArgumentOutOfRangeException(nameof(value), value, "the pixel limit must be >= 0 (0 = no limit)");
+            Volatile.Write(ref _maxPixels, value);
+        }
+    }
+
+    private static long FromEnvironment()
+    {
+        var e = Environment.GetEnvironmentVariable("BOOSTFORMER_MAX_PIXELS");
+        return e is not null && long.TryParse(e, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : DefaultMaxPixels;
+    }
+
+    /// <summary>Throws <see cref="ImageTooLargeException"/> when an image of this size exceeds <see cref="MaxPixels"/>.</summary>
+    public static void CheckPixels(int height, int width, string? name)
+    {
+        var limit = MaxPixels;
+        if (limit > 0 && (long)height * width > limit) throw new ImageTooLargeException(name, height, width, limit);
+    }
 
     /// <summary>
     /// Formerly set libtorch's OpenMP thread count for the calling thread, so that data-loader workers decoding and resizing
@@ -135,7 +179,7 @@ public static class ImageCodec
         try
         {
             using var f = File.OpenRead(path);
-            buf = new byte[64 * 1024];
+            buf = new byte[4 * 1024];
             n = f.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
             // A JPEG's frame header can sit behind a large EXIF/ICC segment: then read the whole file.
             if (n == buf.Length && Sniff(buf) == ImageFormat.Jpeg && !ScanJpeg(buf).HasFrame)
@@ -227,6 +271,7 @@ public static class ImageCodec
                     png.Interlace = body[12];
                     if (png.Width <= 0 || png.Height <= 0) throw PngError(name, $"invalid image size {png.Width}x{png.Height} in IHDR");
                     if (png.Width > MaxDimension || png.Height > MaxDimension) throw PngError(name, $"image size {png.Width}x{png.Height} exceeds the limit of {MaxDimension} in IHDR");
+                    CheckPixels(png.Height, png.Width, name);
                     bool depthOk = png.ColorType switch
                     {
                         0 => png.BitDepth is 1 or 2 or 4 or 8 or 16,
@@ -486,6 +531,7 @@ public static class ImageCodec
     {
         var scan = ScanJpeg(data);
         if (!scan.HasFrame) throw JpegError(name, "truncated file (data ends before the frame header)");
+        CheckPixels(scan.Height, scan.Width, name);
         if (mode == ImageReadMode.Label) throw JpegError(name, "JPEG is lossy and cannot hold a label map");
         if (!scan.HasEnd) throw JpegError(name, "truncated file (data ends early: no end-of-image marker)");
         var (px, gray) = SkiaDecode(data, ImageFormat.Jpeg, name);

@@ -9,8 +9,16 @@ public static class Subsets
     /// <summary><paramref name="count"/> samples spread evenly over the dataset (every k-th), so every class stays represented.</summary>
     public static IClassificationDataset EvenlySpread(this IClassificationDataset dataset, int count) => new SpreadSamples(dataset, count);
 
-    private sealed class FirstSamples(ISegmentationDataset d, int n) : ISegmentationDataset
+    /// <summary>A view of the first samples of another dataset (so checks can reach its files).</summary>
+    internal interface IFileBacked
     {
+        ISegmentationDataset Inner { get; }
+        int Count { get; }
+    }
+
+    private sealed class FirstSamples(ISegmentationDataset d, int n) : ISegmentationDataset, IFileBacked
+    {
+        public ISegmentationDataset Inner => d;
         public DatasetInfo Info => d.Info;
         public int Count { get; } = Math.Min(n, d.Count);
         public SegmentationSample Get(int index) => d.Get(index);

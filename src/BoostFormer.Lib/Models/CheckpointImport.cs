@@ -48,11 +48,24 @@ public static class CheckpointImport
             throw new FileNotFoundException($"{path}: folder has no model.safetensors, pytorch_model.bin or weights.safetensors");
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
-        if (IsSafetensors(path)) return Safetensors.Load(path);
-        return TorchZipReader.LoadStateDict(path);
+        if (!IsSafetensors(path)) return TorchZipReader.LoadStateDict(path);
+        var tensors = Safetensors.Load(path);
+        if (!Safetensors.ReadMetadata(path).TryGetValue("format", out var format) || format != TrainingCheckpointFormat) return tensors;
+        // A training checkpoint (model/…, optimizer/…, rng/torch): its model weights, so that every verb reads it.
+        var model = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in tensors)
+        {
+            if (k.StartsWith("model/", StringComparison.Ordinal)) model[k["model/".Length..]] = v;
+            else v.Dispose();
+        }
+        return model;
     }
 
-    private static bool IsSafetensors(string path)
+    /// <summary>The <c>format</c> metadata value of the checkpoints training writes (<c>model/</c>, <c>optimizer/</c>, <c>rng/torch</c> tensors).</summary>
+    public const string TrainingCheckpointFormat = "boostformer-checkpoint-v1";
+
+    /// <summary>True when <paramref name="path"/> is read as safetensors (by extension, else by not being a PyTorch zip or pickle).</summary>
+    public static bool IsSafetensors(string path)
     {
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return true;
         using var fs = File.OpenRead(path);
@@ -93,11 +106,11 @@ public static class CheckpointImport
     }
 
     /// <summary>Loads <paramref name="path"/> (any supported format and naming) into <paramref name="model"/>. See <see cref="LoadStateDictInto"/>.</summary>
-    public static CheckpointLoadReport LoadInto(nn.Module model, string path, bool strict = false)
+    public static CheckpointLoadReport LoadInto(nn.Module model, string path, bool strict = false, bool reinitializeMismatchedClassifier = false)
     {
         using var scope = NewDisposeScope();
         var raw = ReadStateDict(path);
-        try { return LoadStateDictInto(model, raw, strict, path); }
+        try { return LoadStateDictInto(model, raw, strict, path, reinitializeMismatchedClassifier); }
         catch (ArgumentException e) { throw new ArgumentException($"{path}: {e.Message}", e); }
     }
 
@@ -106,9 +119,13 @@ public static class CheckpointImport
     /// or any module with Hugging Face keys). Shape mismatches always throw, naming the key and both shapes. Keys the model
     /// does not have are ignored (and reported); model keys the checkpoint lacks are "initialised" when explainable (the
     /// decoder or classifier of an encoder-only checkpoint, BatchNorm's <c>num_batches_tracked</c>) and "missing"
-    /// otherwise. With <paramref name="strict"/>, missing keys and ignored keys that are not known-unused throw.
+    /// otherwise. With <paramref name="strict"/>, missing keys and ignored keys that are not known-unused throw. With
+    /// <paramref name="reinitializeMismatchedClassifier"/> (Hugging Face's <c>ignore_mismatched_sizes</c>, for the classifier
+    /// only), a classifier whose class count differs (a 150-class ADE20K checkpoint fine-tuned on 11-class CamVid) keeps the
+    /// model's fresh initialisation, and the report says so.
     /// </summary>
-    public static CheckpointLoadReport LoadStateDictInto(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool strict = false, string source = "state dict")
+    public static CheckpointLoadReport LoadStateDictInto(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool strict = false, string source = "state dict",
+        bool reinitializeMismatchedClassifier = false)
     {
         using var scope = NewDisposeScope();
         var sd = ToHuggingFace(stateDict, out var naming);
@@ -130,10 +147,16 @@ public static class CheckpointImport
 
         var shapeErrors = new List<string>();
         var loaded = new List<string>();
+        var reinitialized = new List<string>();
         foreach (var (k, dst) in own)
         {
             if (!sd.TryGetValue(k, out var src)) continue;
-            if (!src.shape.SequenceEqual(dst.shape))
+            if (!src.shape.SequenceEqual(dst.shape) && reinitializeMismatchedClassifier && IsClassifier(k))
+            {
+                reinitialized.Add(k);
+                notes.Add($"{k}: the checkpoint has shape [{string.Join(", ", src.shape)}], the model [{string.Join(", ", dst.shape)}] (another class count): re-initialised");
+            }
+            else if (!src.shape.SequenceEqual(dst.shape))
                 shapeErrors.Add($"size mismatch for {k}: the checkpoint has shape [{string.Join(", ", src.shape)}], the model has [{string.Join(", ", dst.shape)}]");
             else loaded.Add(k);
         }
@@ -141,7 +164,7 @@ public static class CheckpointImport
 
         var hasDecoderInCkpt = sd.Keys.Any(k => k.StartsWith("decode_head.", StringComparison.Ordinal));
         var hasEncoderInCkpt = sd.Keys.Any(k => k.StartsWith("segformer.encoder.", StringComparison.Ordinal));
-        var initialized = new List<string>();
+        var initialized = new List<string>(reinitialized);
         var missing = new List<string>();
         foreach (var k in own.Keys.Where(k => !sd.ContainsKey(k)))
         {
@@ -171,6 +194,10 @@ public static class CheckpointImport
         }
         return new CheckpointLoadReport(source, naming, loaded, initialized, ignored, missing) { notes = notes };
     }
+
+    /// <summary>The per-class output layer of a segmentation or classification model.</summary>
+    private static bool IsClassifier(string key) =>
+        key.StartsWith("decode_head.classifier.", StringComparison.Ordinal) || key.StartsWith("classifier.", StringComparison.Ordinal);
 
     /// <summary>Checkpoint keys that are expected to have no place in the model.</summary>
     private static bool IsKnownUnused(string key, IReadOnlyDictionary<string, Tensor> own) =>

@@ -139,8 +139,8 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
     /// <inheritdoc />
     protected override void Finish(RunStore? store, long runId, long iteration)
     {
-        if (_o.OutputDirectory is null) return;
-        EncoderPath = Path.Combine(_o.OutputDirectory, "encoder.safetensors");
+        if (RunDirectory is null) return;
+        EncoderPath = Path.Combine(RunDirectory, "encoder.safetensors");
         var enc = _model.state_dict().Where(kv => kv.Key.StartsWith(_o.EncoderPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
         if (enc.Count == 0) throw new InvalidOperationException($"no state-dict key starts with '{_o.EncoderPrefix}': cannot save encoder weights");
         BoostFormer.IO.Safetensors.Save(EncoderPath, enc, new Dictionary<string, string> { ["format"] = "pt", ["source"] = "boostformer pretrain", ["config"] = _o.ModelConfigJson });

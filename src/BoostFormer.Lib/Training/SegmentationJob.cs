@@ -60,6 +60,10 @@ public sealed record SegmentationJob : TrainingJob
         var trainSet = dataset.OpenSegmentation(Root, TrainSplit, Synthetic);
         if (TrainLimit is { } tl) trainSet = trainSet.First(tl);
         var valSet = ValSplit is null ? null : dataset.OpenSegmentation(Root, ValSplit, Synthetic);
+        // Every listed pair is checked (headers and sizes) before anything trains: a bad validation image found at the
+        // final evaluation would otherwise cost the whole run.
+        DatasetPreflight.Check(trainSet, TrainSplit);
+        if (valSet is not null) DatasetPreflight.Check(valSet, ValSplit!, ValLimit);
         var info = trainSet.Info;
         var o = Trainer;
         var spec = ModelFor(info.NumClasses);

@@ -16,12 +16,34 @@ public sealed record LoadedSegmentationModel(SegformerForSemanticSegmentation Mo
 /// </summary>
 public static class TrainedModels
 {
-    /// <summary>Builds the model of <paramref name="spec"/> (random init with <paramref name="seed"/>, then <paramref name="pretrained"/> weights if given).</summary>
+    /// <summary>
+    /// The smallest share of the model's parameters (by element count) that pretrained weights must fill: a load below it
+    /// (a file of another architecture, keys nobody maps) is an error rather than training from scratch under a
+    /// "pretrained" label. An encoder-only checkpoint fills about 90 % of SegFormer-B0.
+    /// </summary>
+    public const double MinimumLoadedFraction = 0.5;
+
+    /// <summary>
+    /// Builds the model of <paramref name="spec"/> (random init with <paramref name="seed"/>, then <paramref name="pretrained"/>
+    /// weights if given: any checkpoint <see cref="CheckpointImport.ReadStateDict"/> reads, training checkpoints included; a
+    /// classifier of another class count is re-initialised and reported; fewer than <see cref="MinimumLoadedFraction"/> of
+    /// the parameters loaded is an <see cref="ArgumentException"/>).
+    /// </summary>
     public static (SegformerForSemanticSegmentation model, CheckpointLoadReport? report) Build(ModelSpec spec, string? pretrained, long seed)
     {
         manual_seed(seed);
         var model = new SegformerForSemanticSegmentation(spec.Config);
-        try { return (model, pretrained is null ? null : CheckpointImport.LoadInto(model, pretrained)); }
+        try
+        {
+            if (pretrained is null) return (model, null);
+            var report = CheckpointImport.LoadInto(model, pretrained, reinitializeMismatchedClassifier: true);
+            var sizes = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.numel());
+            double total = sizes.Values.Sum(), loaded = report.loaded.Sum(k => sizes[k]);
+            if (total > 0 && loaded / total < MinimumLoadedFraction)
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"--pretrained {pretrained}: only {loaded / total:P1} of the {spec.Name} parameters were loaded (at least {MinimumLoadedFraction:P0} must be) — is it a checkpoint of this architecture? {report}"));
+            return (model, report);
+        }
         catch
         {
             model.Dispose();
@@ -43,8 +65,9 @@ public static class TrainedModels
     /// </summary>
     public static ModelSpec? Recorded(string checkpoint)
     {
+        if (Directory.Exists(checkpoint)) return null;
         if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint not found: {checkpoint}", checkpoint);
-        return ModelSpec.FromRecord(CheckpointManager.ReadInfo(checkpoint)?.ConfigJson);
+        return CheckpointImport.IsSafetensors(checkpoint) ? ModelSpec.FromRecord(CheckpointManager.ReadInfo(checkpoint)?.ConfigJson) : null;
     }
 
     /// <summary>
@@ -55,9 +78,9 @@ public static class TrainedModels
     /// </summary>
     public static LoadedSegmentationModel Load(string checkpoint, ModelSpec? model = null, int? numLabels = null, Action<string>? log = null)
     {
-        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"checkpoint not found: {checkpoint}", checkpoint);
-        using var c = CheckpointManager.Load(checkpoint);
-        var recorded = ModelSpec.FromRecord(c.Info.ConfigJson);
+        // One reader for every verb: a training checkpoint (its recorded configuration), or any file or Hugging Face folder
+        // CheckpointImport reads (safetensors, pytorch_model.bin, .pth) with --model/--config.
+        var recorded = Recorded(checkpoint);
         if (recorded?.Config.num_labels is { } k && numLabels is { } want && k != want)
             throw new ArgumentException($"{checkpoint} predicts {k} classes, not {want}", nameof(numLabels));
         var spec = model is null
@@ -67,7 +90,9 @@ public static class TrainedModels
         var net = new SegformerForSemanticSegmentation(spec.Config);
         try
         {
-            var weights = c.Model.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+            using var scope = NewDisposeScope();
+            var all = CheckpointImport.ReadStateDict(checkpoint);
+            var weights = all.Where(kv => !kv.Key.StartsWith("auxiliary_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
             var report = CheckpointImport.LoadStateDictInto(net, weights, strict: false, source: checkpoint);
             if (report.missing.Count > 0 || report.initialized.Count > 0)
                 throw new InvalidDataException($"{checkpoint} does not hold a complete {spec.Name} segmentation model: {report}");

@@ -23,7 +23,10 @@ public abstract record TrainingJob
     public int? ValLimit { get; init; }
     /// <summary>Tracking database.</summary>
     public string Database { get; init; } = Path.Combine("runs", "runs.db");
-    /// <summary>Output folder for checkpoints (null: <c>&lt;database folder&gt;/&lt;run name&gt;</c>).</summary>
+    /// <summary>
+    /// Output folder for checkpoints, used as given (null: one folder per run, <c>&lt;database folder&gt;/&lt;run name&gt;/run-&lt;run id&gt;</c>,
+    /// so runs with the same name never share checkpoints).
+    /// </summary>
     public string? OutputDirectory { get; init; }
     /// <summary>Data-loader worker threads (null = the loader's default).</summary>
     public int? Workers { get; init; }
@@ -35,6 +38,7 @@ public abstract record TrainingJob
     protected T Placed<T>(T options) where T : TrainingOptions => (T)(options with
     {
         OutputDirectory = OutputDirectory ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Database))!, options.RunName),
+        FolderPerRun = OutputDirectory is null,
         GitCommit = options.GitCommit ?? GitInfo.Commit(),
     });
 }

@@ -48,8 +48,14 @@ public abstract record TrainingOptions
     public long Seed { get; init; }
     /// <summary>Seed of the data pipeline (must be the loader's), recorded in checkpoints.</summary>
     public long DataSeed { get; init; }
-    /// <summary>Folder for checkpoints (null = no checkpoints).</summary>
+    /// <summary>Folder for checkpoints (null = no checkpoints); with <see cref="FolderPerRun"/>, the folder that holds one sub-folder per run.</summary>
     public string? OutputDirectory { get; init; }
+    /// <summary>
+    /// True: every run writes to its own folder <c>&lt;OutputDirectory&gt;/run-&lt;run id&gt;</c> (so runs with the same name never
+    /// share checkpoints), and <see cref="Resume"/> continues the newest of them. False: <see cref="OutputDirectory"/> is the
+    /// run's folder itself, and a run that finds checkpoints of another run there is refused unless it resumes.
+    /// </summary>
+    public bool FolderPerRun { get; init; }
     /// <summary>Continue from the newest complete checkpoint in <see cref="OutputDirectory"/> if there is one.</summary>
     public bool Resume { get; init; }
     /// <summary>
@@ -145,14 +151,15 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
     /// <summary>Called when the loop ends, normally or not (frees what <see cref="Start"/> built besides the optimizer).</summary>
     protected virtual void Stop() { }
 
+    /// <summary>The folder this run writes its checkpoints to (set once the run starts), or null without checkpoints.</summary>
+    protected string? RunDirectory { get; private set; }
+
     /// <summary>Trains to the end and returns the run id (0 without a store).</summary>
     protected long RunLoop(IBatchSource<TBatch> data, RunStore? store, IProgress<TProgress>? progress, CancellationToken cancellationToken)
     {
         ReusedRun = null;
         var total = _o.Iterations ?? _o.Epochs!.Value * data.BatchesPerEpoch;
         if (total <= 0) throw new ArgumentException($"the run has {total} iterations (batches per epoch: {data.BatchesPerEpoch})");
-        var ckpt = _o.OutputDirectory is null ? null : new CheckpointManager(_o.OutputDirectory, _o.KeepLastCheckpoints);
-        var resumeFrom = _o.Resume ? ckpt!.Latest() : null;
         var hyperparameters = HyperparametersJson(total, data.BatchSize);
         var dp = DataParallel;
         if (dp is { IsRoot: false }) store = null; // rank 0 keeps the run record
@@ -166,19 +173,43 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
             return finished.Id;
         }
         if (DataParallelRun.AgreeOnReuse(dp, false)) return 0; // rank 0 reused a finished run
+        // The folder of a resumed run: the given one, or with one folder per run the newest run folder holding a checkpoint.
+        string? folder = _o.OutputDirectory;
+        if (_o.FolderPerRun && folder is not null)
+            folder = _o.Resume ? RunFolders.NewestWithCheckpoint(folder) : null;
+        var resumeFrom = _o.Resume && folder is not null ? new CheckpointManager(folder, _o.KeepLastCheckpoints).Latest() : null;
+        CheckResumable(resumeFrom, store, hyperparameters);
 
         manual_seed(_o.Seed);
         try
         {
             var (optimizer, schedule, parameters) = Start(total);
             DataParallelRun.Begin(dp, StateDict().Values, _o.Seed);
-            using (optimizer) return Iterate(data, store, progress, cancellationToken, total, ckpt, resumeFrom, hyperparameters, optimizer, schedule, parameters);
+            using (optimizer) return Iterate(data, store, progress, cancellationToken, total, folder, resumeFrom, hyperparameters, optimizer, schedule, parameters);
         }
-        finally { Stop(); }
+        finally { Stop(); RunDirectory = null; }
+    }
+
+    /// <summary>
+    /// Refuses to resume a run whose recorded configuration (model, data, hyper-parameters) differs from this one's:
+    /// the database would keep the old values for a run that continued with new ones.
+    /// </summary>
+    private void CheckResumable(string? resumeFrom, RunStore? store, string hyperparameters)
+    {
+        if (resumeFrom is null || store is null) return;
+        var info = CheckpointManager.ReadInfo(resumeFrom);
+        if (info?.RunId is not { } rid || store.Run(rid) is not { } run) return;
+        var changes = new List<string>();
+        if (!ModelSpec.SameRecord(run.ModelConfigJson, _o.ModelConfigJson)) changes.AddRange(ConfigDiff.Changes(run.ModelConfigJson, _o.ModelConfigJson, "model."));
+        changes.AddRange(ConfigDiff.Changes(run.DataConfigJson, _o.DataConfigJson, ""));
+        changes.AddRange(ConfigDiff.Changes(run.HyperparametersJson, hyperparameters, ""));
+        if (changes.Count > 0)
+            throw new ArgumentException($"--resume: run {rid} '{run.Name}' (checkpoint {resumeFrom}) was started with other settings: {string.Join("; ", changes)}. " +
+                "Resume with the settings it was started with, or start a new run (without --resume, or with another --name/--output)");
     }
 
     private long Iterate(IBatchSource<TBatch> data, RunStore? store, IProgress<TProgress>? progress, CancellationToken cancellationToken, long total,
-        CheckpointManager? ckpt, string? resumeFrom, string hyperparameters, ITrainingOptimizer optimizer, LrSchedule schedule, IReadOnlyList<Tensor> parameters)
+        string? folder, string? resumeFrom, string hyperparameters, ITrainingOptimizer optimizer, LrSchedule schedule, IReadOnlyList<Tensor> parameters)
     {
         long iteration = 0, epoch = 0, batchInEpoch = 0, runId = 0;
         var dp = DataParallel;
@@ -196,6 +227,13 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         }
         if (store is not null && runId == 0)
             runId = store.CreateRun(_o.RunName, Kind, _o.ModelName, _o.ModelConfigJson, _o.DataConfigJson, hyperparameters, _o.GitCommit);
+        // Rank 0 writes the checkpoints: it alone makes and locks the run's folder.
+        var root = dp is null || dp.IsRoot;
+        if (root && _o.FolderPerRun && _o.OutputDirectory is not null && folder is null)
+            folder = RunFolders.Create(_o.OutputDirectory, runId);
+        using var folderLock = folder is null || !root ? null : RunFolders.Lock(folder, resuming: _o.Resume);
+        RunDirectory = folder;
+        var ckpt = folder is null ? null : new CheckpointManager(folder, _o.KeepLastCheckpoints);
 
         CheckpointInfo Info(long e, long b) => new()
         {
@@ -203,13 +241,33 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
             RunId = runId == 0 ? null : runId, Schedule = ScheduleName, ConfigJson = _o.ModelConfigJson,
         };
 
+        EvaluationScore EvaluateAndKeepBest()
+        {
+            var evaluation = Evaluate();
+            store?.LogMetrics(runId, "eval", iteration, evaluation.Logged);
+            if (double.IsNaN(best) || evaluation.Score > best)
+            {
+                best = evaluation.Score;
+                if (KeepsBestCheckpoint && ckpt is not null) store?.AddArtifact(runId, iteration, "best", ckpt.SaveBest(Info(epoch, batchInEpoch), StateDict()));
+            }
+            return evaluation;
+        }
+
         var sw = Stopwatch.StartNew();
         long startIteration = iteration;
         GradientReduction = dp is null ? null : new GradientAllReduce(dp);
-        var root = dp is null || dp.IsRoot;
         using var syncBatchNorm = DataParallelRun.SyncBatchNorm(dp);
         try
         {
+            // Resumed from a checkpoint written just before an evaluation that did not happen (the process died, or the
+            // final evaluation failed on a bad validation image): evaluate now, as the uninterrupted run did.
+            if (resumeFrom is not null && iteration > 0 && CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || iteration == total)
+                && store?.Metrics(runId, "eval").Any(m => m.Step == iteration) != true)
+            {
+                var evaluation = EvaluateAndKeepBest();
+                progress?.Report(Progress(iteration, total, epoch, double.NaN, optimizer.GetLr(0), 0, sw.Elapsed, TimeSpan.Zero,
+                    new StepLoss(null!, double.NaN, new Dictionary<string, double>()), null, evaluation));
+            }
             while (iteration < total)
             {
                 foreach (var batch in data.Epoch(epoch, batchInEpoch))
@@ -242,17 +300,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         if (gradNorm is { } gn) m["grad_norm"] = gn;
                         store.LogMetrics(runId, "train", iteration, m);
                     }
-                    EvaluationScore? evaluation = null;
-                    if (CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
-                    {
-                        evaluation = Evaluate();
-                        store?.LogMetrics(runId, "eval", iteration, evaluation.Logged);
-                        if (double.IsNaN(best) || evaluation.Score > best)
-                        {
-                            best = evaluation.Score;
-                            if (KeepsBestCheckpoint && ckpt is not null) store?.AddArtifact(runId, iteration, "best", ckpt.SaveBest(Info(epoch, batchInEpoch), StateDict()));
-                        }
-                    }
+                    // The checkpoint comes before the evaluation: a failing evaluation (a bad validation image) cannot lose the weights.
                     if (ckpt is not null && root && ((_o.CheckpointInterval > 0 && iteration % _o.CheckpointInterval == 0) || last))
                     {
                         // The data position saved is that of the next batch: roll over to the next epoch when this one is exhausted.
@@ -261,6 +309,9 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         try { store?.AddArtifact(runId, iteration, "checkpoint", ckpt.Save(Info(e, b), StateDict(), opt)); }
                         finally { foreach (var t in opt.Values) t.Dispose(); }
                     }
+                    EvaluationScore? evaluation = null;
+                    if (CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
+                        evaluation = EvaluateAndKeepBest();
                     progress?.Report(Progress(iteration, total, epoch, step.Value, lr, ips, sw.Elapsed, eta, step, gradNorm, evaluation));
                     if (last) break;
                 }

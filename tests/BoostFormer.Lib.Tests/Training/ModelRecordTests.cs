@@ -107,7 +107,7 @@ public class ModelRecordTests
             using var model = new TinySegNet(4);
             trainer = new SegmentationTrainer(model, new SegmentationTrainerOptions
             {
-                RunName = "old", Iterations = 2, WarmupIterations = 1, OutputDirectory = dir.Path, ReuseFinished = true, ModelConfigJson = modelConfig,
+                RunName = "old", Iterations = 2, WarmupIterations = 1, OutputDirectory = dir.Path, FolderPerRun = true, ReuseFinished = true, ModelConfigJson = modelConfig,
             });
             return trainer.Run(data, null, store);
         }

@@ -116,7 +116,10 @@ public class TrainerTests
 
         var crash = () => Train(options with { RunName = "crashy" }, "e", out _, new CrashAt(2));
         crash.Should().Throw<InvalidOperationException>();
-        Train(options with { RunName = "crashy" }, "e", out var t5);
+        // Training again (not resuming) goes to another folder: "e" holds the failed run's checkpoints, and is refused.
+        var into = () => Train(options with { RunName = "crashy" }, "e", out _);
+        into.Should().Throw<ArgumentException>().WithMessage("*already holds checkpoints of another run*--resume*");
+        Train(options with { RunName = "crashy" }, "e2", out var t5);
         t5.ReusedRun.Should().BeNull("the only 'crashy' run failed");
     }
 

@@ -46,6 +46,9 @@ public sealed record InferenceOptions
 /// </summary>
 public static class SegmentationInference
 {
+    /// <summary>The smallest input side the SegFormer encoder takes (its first attention reduces 1/4-size maps by 8).</summary>
+    public const int MinimumInputSize = 32;
+
     /// <summary>Scores [N, K, outH, outW] for <paramref name="image"/> [N, 3, H, W] given a logits function.</summary>
     public static Tensor Predict(Func<Tensor, Tensor> logitsOf, Tensor image, long outH, long outW, InferenceOptions options)
     {
@@ -56,6 +59,9 @@ public static class SegmentationInference
         }
         if (image.dim() != 4) throw new ArgumentException($"image must be [N, 3, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
         if (options.Scales.Count == 0 || options.Scales.Any(s => !(s > 0))) throw new ArgumentException("scales must be positive and non-empty", nameof(options));
+        if (image.shape[2] < MinimumInputSize || image.shape[3] < MinimumInputSize)
+            throw new ArgumentException($"the image reaches the model as {image.shape[3]}x{image.shape[2]} (WxH), smaller than the {MinimumInputSize}x{MinimumInputSize} the encoder needs " +
+                "(it downsamples by 32): use a larger --scale", nameof(image));
         using var ng = no_grad();
         using var scope = NewDisposeScope();
         var h = image.shape[2];
@@ -115,6 +121,31 @@ public static class SegmentationInference
             count.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(Scalars.One, Scalars.One);
         }
         return preds!.div(count).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Rows <paramref name="y0"/>..<paramref name="y1"/> (exclusive) of <paramref name="scores"/> [N, K, H, W] resized to
+    /// <paramref name="outH"/> × <paramref name="outW"/> (bilinear, align_corners=false, the same sample points as the whole
+    /// resize): only the strip is allocated, so a large output is made a strip at a time.
+    /// </summary>
+    public static Tensor ResizeRows(Tensor scores, long outH, long outW, long y0, long y1)
+    {
+        using var scope = NewDisposeScope();
+        long inH = scores.shape[2];
+        var n = y1 - y0;
+        var i0 = new long[n]; var i1 = new long[n]; var l1 = new float[n];
+        double scale = (double)inH / outH;
+        for (long y = y0; y < y1; y++)
+        {
+            var src = Math.Max(0.0, scale * (y + 0.5) - 0.5);
+            var a = Math.Min((long)src, inH - 1);
+            i0[y - y0] = a;
+            i1[y - y0] = Math.Min(a + 1, inH - 1);
+            l1[y - y0] = (float)(src - a);
+        }
+        var lam1 = tensor(l1).view(1, 1, n, 1);
+        var rows = scores.index_select(2, tensor(i0)).mul(lam1.neg().add(Scalars.One, Scalars.One)).add(scores.index_select(2, tensor(i1)).mul(lam1), Scalars.One);
+        return Resize(rows, n, outW).MoveToOuterDisposeScope();
     }
 
     private static Tensor Resize(Tensor logits, long h, long w) =>
