@@ -1,0 +1,191 @@
+using System.Text.Json;
+using Plotly.NET;
+using Plotly.NET.ImageExport;
+using PuppeteerSharp;
+using BoostFormer.Training.Checkpoints;
+
+namespace BoostFormer.Visualization;
+
+/// <summary>
+/// Renders Plotly.NET charts to PNG/SVG/JPEG with plotly.js (<see cref="PlotlyJs"/>, the copy inside the Plotly.NET
+/// package — no network) in a local headless Chromium driven by PuppeteerSharp. It implements Plotly.NET.ImageExport's
+/// <see cref="IGenericChartRenderer"/>; unlike that package's <c>PuppeteerSharpRenderer</c>, which launches a browser
+/// for every image (about 2.5 s each), it keeps one browser and one page with plotly.js loaded for the whole process
+/// (<see cref="Shared"/>), so a chart costs one <c>Plotly.toImage</c> call. Calls are serialised.
+/// </summary>
+public sealed class ChromiumChartRenderer : IGenericChartRenderer, IDisposable
+{
+    /// <summary>Chromium flags: root needs <c>--no-sandbox</c>; containers have a small /dev/shm and no GPU.</summary>
+    public static readonly string[] LaunchArguments = { "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage" };
+
+    private static readonly Lazy<ChromiumChartRenderer> SharedInstance = new(() =>
+    {
+        var r = new ChromiumChartRenderer(FindChromium());
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => r.Dispose();
+        return r;
+    });
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IBrowser? _browser;
+    private IPage? _page;
+    private bool _disposed;
+
+    /// <summary>A renderer for the Chromium at <paramref name="executablePath"/> (null: none; every render then throws).</summary>
+    public ChromiumChartRenderer(string? executablePath) => ExecutablePath = executablePath;
+
+    /// <summary>The process-wide renderer (the browser starts at the first render and stops when the process exits).</summary>
+    public static ChromiumChartRenderer Shared => SharedInstance.Value;
+
+    /// <summary>The Chromium executable, or null when none was found.</summary>
+    public string? ExecutablePath { get; }
+
+    /// <summary>
+    /// The Chromium to use: <c>BOOSTFORMER_CHROMIUM</c> when set, else the first of /usr/bin/chromium (Debian's
+    /// <c>chromium</c> package, installed by scripts/setup.sh), chromium-browser, google-chrome; null when none exists.
+    /// </summary>
+    public static string? FindChromium()
+    {
+        var env = Environment.GetEnvironmentVariable("BOOSTFORMER_CHROMIUM");
+        if (!string.IsNullOrWhiteSpace(env)) return File.Exists(env) ? env : null;
+        return new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" }.FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>
+    /// Renders a figure (Plotly JSON: <c>data</c>, <c>layout</c>) and returns the image as a data URL
+    /// (<c>data:image/png;base64,…</c>, or <c>data:image/svg+xml,…</c> for SVG).
+    /// </summary>
+    public async Task<string> RenderDataUrlAsync(string figureJson, string format, int width, int height, double scale = 1)
+    {
+        if (format is not ("png" or "jpeg" or "svg")) throw new ArgumentException($"image format must be png, jpeg or svg, got '{format}'", nameof(format));
+        if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"image size must be positive, got {width}x{height}");
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var page = await PageAsync().ConfigureAwait(false);
+            return await page.EvaluateFunctionAsync<string>(
+                "(fig, format, w, h, s) => { const f = JSON.parse(fig); " +
+                "return Plotly.toImage({ data: f.data, layout: f.layout || {} }, { format: format, width: w, height: h, scale: s }); }",
+                figureJson, format, width, height, scale).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A PNG of the figure, <paramref name="width"/> × <paramref name="height"/> pixels times <paramref name="scale"/>.</summary>
+    public byte[] RenderPng(string figureJson, int width, int height, double scale = 1)
+    {
+        var url = RenderDataUrlAsync(figureJson, "png", width, height, scale).GetAwaiter().GetResult();
+        return Convert.FromBase64String(url[(url.IndexOf(',') + 1)..]);
+    }
+
+    private async Task<IPage> PageAsync()
+    {
+        if (_page is { IsClosed: false }) return _page;
+        if (ExecutablePath is null)
+            throw new InvalidOperationException("no Chromium found for static chart images: install Debian's chromium (scripts/setup.sh) or set BOOSTFORMER_CHROMIUM");
+        if (_browser is not { IsConnected: true })
+        {
+            if (_browser is not null) await _browser.DisposeAsync().ConfigureAwait(false);
+            _browser = await Puppeteer.LaunchAsync(new LaunchOptions
+            {
+                Headless = true, ExecutablePath = ExecutablePath, Args = LaunchArguments, Timeout = 120_000, ProtocolTimeout = 300_000,
+            }).ConfigureAwait(false);
+        }
+        var page = await _browser.NewPageAsync().ConfigureAwait(false);
+        await page.SetContentAsync("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>").ConfigureAwait(false);
+        await page.AddScriptTagAsync(new AddTagOptions { Content = PlotlyJs.Source }).ConfigureAwait(false);
+        return _page = page;
+    }
+
+    /// <summary>Closes the browser.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try { _browser?.CloseAsync().Wait(TimeSpan.FromSeconds(10)); }
+        catch (Exception) { /* the browser may already be gone at process exit */ }
+        _browser?.Dispose();
+    }
+
+    // ------------------------------------------------------------------ IGenericChartRenderer
+    private static string Json(GenericChart chart) => GenericChart.toFigureJson(chart);
+
+    private static string Base64(string dataUrl) => dataUrl[(dataUrl.IndexOf(',') + 1)..];
+
+    private static string SvgText(string dataUrl) => Uri.UnescapeDataString(dataUrl[(dataUrl.IndexOf(',') + 1)..]);
+
+    private static Task<Microsoft.FSharp.Core.Unit> SaveAsync(string path, string extension, byte[] bytes)
+    {
+        var target = path.EndsWith(extension, StringComparison.OrdinalIgnoreCase) ? path : path + extension;
+        AtomicFile.Write(target, fs => fs.Write(bytes));
+        return Task.FromResult<Microsoft.FSharp.Core.Unit>(null!);
+    }
+
+    /// <inheritdoc />
+    public Task<string> RenderPNGAsync(int width, int height, double scale, GenericChart chart) => RenderDataUrlAsync(Json(chart), "png", width, height, scale);
+    /// <inheritdoc />
+    public string RenderPNG(int width, int height, double scale, GenericChart chart) => RenderPNGAsync(width, height, scale, chart).GetAwaiter().GetResult();
+    /// <inheritdoc />
+    public Task<string> RenderJPGAsync(int width, int height, double scale, GenericChart chart) => RenderDataUrlAsync(Json(chart), "jpeg", width, height, scale);
+    /// <inheritdoc />
+    public string RenderJPG(int width, int height, double scale, GenericChart chart) => RenderJPGAsync(width, height, scale, chart).GetAwaiter().GetResult();
+    /// <inheritdoc />
+    public async Task<string> RenderSVGAsync(int width, int height, double scale, GenericChart chart) =>
+        SvgText(await RenderDataUrlAsync(Json(chart), "svg", width, height, scale).ConfigureAwait(false));
+    /// <inheritdoc />
+    public string RenderSVG(int width, int height, double scale, GenericChart chart) => RenderSVGAsync(width, height, scale, chart).GetAwaiter().GetResult();
+    /// <inheritdoc />
+    public async Task<Microsoft.FSharp.Core.Unit> SavePNGAsync(string path, int width, int height, double scale, GenericChart chart) =>
+        await SaveAsync(path, ".png", Convert.FromBase64String(Base64(await RenderPNGAsync(width, height, scale, chart).ConfigureAwait(false)))).ConfigureAwait(false);
+    /// <inheritdoc />
+    public void SavePNG(string path, int width, int height, double scale, GenericChart chart) => SavePNGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
+    /// <inheritdoc />
+    public async Task<Microsoft.FSharp.Core.Unit> SaveJPGAsync(string path, int width, int height, double scale, GenericChart chart) =>
+        await SaveAsync(path, ".jpg", Convert.FromBase64String(Base64(await RenderJPGAsync(width, height, scale, chart).ConfigureAwait(false)))).ConfigureAwait(false);
+    /// <inheritdoc />
+    public void SaveJPG(string path, int width, int height, double scale, GenericChart chart) => SaveJPGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
+    /// <inheritdoc />
+    public async Task<Microsoft.FSharp.Core.Unit> SaveSVGAsync(string path, int width, int height, double scale, GenericChart chart) =>
+        await SaveAsync(path, ".svg", System.Text.Encoding.UTF8.GetBytes(await RenderSVGAsync(width, height, scale, chart).ConfigureAwait(false))).ConfigureAwait(false);
+    /// <inheritdoc />
+    public void SaveSVG(string path, int width, int height, double scale, GenericChart chart) => SaveSVGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
+}
+
+/// <summary>plotly.js as shipped inside the Plotly.NET package (an embedded resource of Plotly.NET.dll): no CDN needed.</summary>
+public static class PlotlyJs
+{
+    private static readonly Lazy<(string Name, string Source)> Resource = new(() =>
+    {
+        var asm = typeof(GenericChart).Assembly;
+        var name = asm.GetManifestResourceNames().Single(n => n.StartsWith("Plotly.NET.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal));
+        using var s = asm.GetManifestResourceStream(name)!;
+        using var r = new StreamReader(s);
+        return (name["Plotly.NET.".Length..], r.ReadToEnd());
+    });
+
+    /// <summary>The minified plotly.js source.</summary>
+    public static string Source => Resource.Value.Source;
+
+    /// <summary>Its file name, e.g. <c>plotly-2.28.0.min.js</c>.</summary>
+    public static string FileName => Resource.Value.Name;
+
+    /// <summary>The plotly.js version, e.g. <c>2.28.0</c>.</summary>
+    public static string Version => FileName["plotly-".Length..^".min.js".Length];
+
+    /// <summary>Writes plotly.js into <paramref name="directory"/> (temp file + rename) and returns its path.</summary>
+    public static string WriteTo(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, FileName);
+        AtomicFile.WriteAllText(path, Source);
+        return path;
+    }
+
+    /// <summary>JSON-escapes a string for a script (also escapes <c>&lt;/</c> so a figure cannot close its script element).</summary>
+    internal static string ScriptSafe(string json) => json.Replace("</", "<\\/", StringComparison.Ordinal);
+
+    internal static string Quote(string s) => JsonSerializer.Serialize(s);
+}
