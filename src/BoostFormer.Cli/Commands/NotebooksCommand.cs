@@ -58,6 +58,7 @@ public sealed class NotebooksCommand : ICliCommand
         }));
         cmd.Subcommands.Add(run);
         cmd.Subcommands.Add(BuildConvert());
+        cmd.Subcommands.Add(NotebooksPublishCommand.Build());
         return cmd;
     }
 
