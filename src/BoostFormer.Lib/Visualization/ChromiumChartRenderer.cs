@@ -89,7 +89,7 @@ public sealed class ChromiumChartRenderer : IGenericChartRenderer, IDisposable
         if (_browser is not { IsConnected: true })
         {
             if (_browser is not null) await _browser.DisposeAsync().ConfigureAwait(false);
-            _browser = await Puppeteer.LaunchAsync(new LaunchOptions
+            _browser = await Launch(new LaunchOptions
             {
                 Headless = true, ExecutablePath = ExecutablePath, Args = LaunchArguments, Timeout = 120_000, ProtocolTimeout = 300_000,
             }).ConfigureAwait(false);
@@ -98,6 +98,20 @@ public sealed class ChromiumChartRenderer : IGenericChartRenderer, IDisposable
         await page.SetContentAsync("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>").ConfigureAwait(false);
         await page.AddScriptTagAsync(new AddTagOptions { Content = PlotlyJs.Source }).ConfigureAwait(false);
         return _page = page;
+    }
+
+    /// <summary>
+    /// <c>Puppeteer.LaunchAsync(options, loggerFactory: null)</c>, called through reflection. A direct call would put
+    /// <c>ILoggerFactory</c> (Microsoft.Extensions.Logging.Abstractions) into this assembly's call site, and the C#
+    /// kernel's script assembly loader (Roslyn's <c>CoreAssemblyLoaderImpl</c>) gives each assembly loaded by <c>#r</c>
+    /// its own load context: measured in the .NET Interactive kernel, PuppeteerSharp and this library then each got their
+    /// own copy of that assembly and the call failed with <c>MissingMethodException</c>. Bound inside PuppeteerSharp's
+    /// own context, the method resolves against PuppeteerSharp's copy.
+    /// </summary>
+    private static Task<IBrowser> Launch(LaunchOptions options)
+    {
+        var method = typeof(Puppeteer).GetMethods().Single(m => m.Name == nameof(Puppeteer.LaunchAsync) && m.GetParameters().Length == 2);
+        return (Task<IBrowser>)method.Invoke(null, new object?[] { options, null })!;
     }
 
     /// <summary>Closes the browser.</summary>
