@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
-using Plotly.NET;
-using Plotly.NET.CSharp;
-using PChart = Plotly.NET.CSharp.Chart;
+using System.Text.Json.Nodes;
 
 namespace BoostFormer.Visualization;
 
@@ -29,8 +27,9 @@ public sealed record Trace(TraceKind Kind, double[] X, double[] Y, string? Name 
 /// Charts on Plotly.NET: build one with <see cref="Line{TX,TY}"/>, <see cref="Scatter{TX,TY}"/>, <see cref="Bar{T}"/> or
 /// <see cref="Heatmap(double[,], IEnumerable{string}?, IEnumerable{string}?, string?)"/>, style it fluently
 /// (<c>.WithTitle(..)</c>, <c>.WithXTitle(..)</c>, <c>.WithSize(..)</c>, <c>.WithLogY()</c>) and overlay several with
-/// <see cref="Combine(Chart[])"/>. Charts are immutable: every <c>With…</c> returns a new chart. <see cref="ToPlotly"/>
-/// is the Plotly.NET <see cref="GenericChart"/> (for anything this facade does not cover, and for Plotly.NET.Interactive).
+/// <see cref="Combine(Chart[])"/>. Charts are immutable: every <c>With…</c> returns a new chart. The figure is built by
+/// Plotly.NET's C# API (BoostFormer.Plotly, run in a private load context: <see cref="PlotlyContext"/>);
+/// <see cref="ToFigureJson"/> is the Plotly figure.
 /// A chart displays as <c>text/html</c> — a static PNG (rendered once by plotly.js in a local Chromium,
 /// <see cref="ChromiumChartRenderer"/>) that a small script replaces by the live, zoomable plotly.js chart wherever
 /// plotly.js is already on the page (the published site, a Jupyter page with Plotly's AMD module) — plus the same PNG as
@@ -203,44 +202,41 @@ public sealed class Chart : RichOutput
     // ------------------------------------------------------------------ Plotly.NET
     private bool LegendVisible => ShowLegend ?? (Traces.Count(t => t.Name is not null) > 1 || (Traces.Count > 1 && Traces.Any(t => t.Name is not null)));
 
-    private static Optional<T> Opt<T>(T? value) where T : class => value is null ? default : new Optional<T>(value, true);
+    private static JsonArray Numbers(IEnumerable<double> v) => new(v.Select(x => double.IsFinite(x) ? JsonValue.Create(x) : null).ToArray<JsonNode?>());
 
-    private GenericChart TracePlot(Trace t, int index, bool legend)
-    {
-        var color = Color.fromString(t.Color ?? DefaultColors[index % DefaultColors.Length]);
-        var name = t.Name ?? $"trace {index}";
-        return t.Kind switch
-        {
-            TraceKind.Line => PChart.Line<double, double, string>(t.X, t.Y, ShowMarkers: t.Markers, Name: name, ShowLegend: legend, MarkerColor: color, LineColor: color),
-            TraceKind.Scatter => PChart.Point<double, double, string>(t.X, t.Y, Name: name, ShowLegend: legend, MarkerColor: color),
-            TraceKind.Bar => PChart.Column<double, string, string>(t.Y, Keys: new Optional<IEnumerable<string>>(t.Categories!, true), Name: name, ShowLegend: legend, MarkerColor: color),
-            TraceKind.Heatmap => PChart.Heatmap<double, string, string, string>(
-                Enumerable.Range(0, t.Z!.GetLength(0)).Select(r => Enumerable.Range(0, t.Z.GetLength(1)).Select(c => t.Z[r, c]).ToArray()).ToArray(),
-                X: t.XLabels is null ? default : new Optional<IEnumerable<string>>(t.XLabels, true),
-                Y: t.YLabels is null ? default : new Optional<IEnumerable<string>>(t.YLabels, true),
-                Name: name, ColorScale: StyleParam.Colorscale.Viridis, ReverseYAxis: true),
-            _ => throw new InvalidOperationException($"unknown trace kind {t.Kind}"),
-        };
-    }
+    private static JsonArray? Labels(IEnumerable<string>? v) => v is null ? null : new JsonArray(v.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());
 
-    private static Optional<Tuple<double, double>> Range((double Min, double Max)? range, bool log) =>
-        range is { } r ? new Optional<Tuple<double, double>>(log ? Tuple.Create(Math.Log10(r.Min), Math.Log10(r.Max)) : Tuple.Create(r.Min, r.Max), true) : default;
-
-    /// <summary>The Plotly.NET chart: the traces, titles, axes (log, ranges), legend and size of this chart.</summary>
-    public GenericChart ToPlotly()
+    /// <summary>
+    /// The chart as the specification BoostFormer.Plotly builds the Plotly.NET figure from: traces (kind, points,
+    /// categories or matrix, name, colour) and layout (titles, size, log axes, ranges, legend).
+    /// </summary>
+    public string ToSpecJson()
     {
         bool legend = LegendVisible && Traces.All(t => t.Kind != TraceKind.Heatmap);
-        var parts = Traces.Select((t, i) => TracePlot(t, i, legend && t.Name is not null)).ToList();
-        var chart = parts.Count == 1 ? parts[0] : PChart.Combine(parts);
-        chart = chart.WithXAxisStyle<double, double, string>(TitleText: Opt(XTitle), AxisType: LogX ? StyleParam.AxisType.Log : default(Optional<StyleParam.AxisType>), MinMax: Range(XRange, LogX));
-        chart = chart.WithYAxisStyle<double, double, string>(TitleText: Opt(YTitle), AxisType: LogY ? StyleParam.AxisType.Log : default(Optional<StyleParam.AxisType>), MinMax: Range(YRange, LogY));
-        if (Title is not null) chart = Plotly.NET.Chart.withTitle(Title, null).Invoke(chart);
-        return chart.WithSize(Width, Height);
+        var traces = new JsonArray();
+        for (int i = 0; i < Traces.Count; i++)
+        {
+            var t = Traces[i];
+            var o = new JsonObject
+            {
+                ["kind"] = t.Kind.ToString().ToLowerInvariant(), ["name"] = t.Name, ["color"] = t.Color ?? DefaultColors[i % DefaultColors.Length],
+                ["markers"] = t.Markers, ["x"] = Numbers(t.X), ["y"] = Numbers(t.Y), ["categories"] = Labels(t.Categories),
+                ["xLabels"] = Labels(t.XLabels), ["yLabels"] = Labels(t.YLabels),
+            };
+            if (t.Z is { } z)
+                o["z"] = new JsonArray(Enumerable.Range(0, z.GetLength(0)).Select(r => (JsonNode?)Numbers(Enumerable.Range(0, z.GetLength(1)).Select(c => z[r, c]))).ToArray());
+            traces.Add(o);
+        }
+        JsonArray? Range((double Min, double Max)? r) => r is { } v ? new JsonArray(v.Min, v.Max) : null;
+        return new JsonObject
+        {
+            ["traces"] = traces, ["title"] = Title, ["xTitle"] = XTitle, ["yTitle"] = YTitle, ["width"] = Width, ["height"] = Height,
+            ["logX"] = LogX, ["logY"] = LogY, ["xRange"] = Range(XRange), ["yRange"] = Range(YRange), ["legend"] = legend,
+        }.ToJsonString();
     }
 
     /// <summary>The Plotly figure as JSON (<c>data</c>, <c>layout</c>), what plotly.js draws; non-finite values are null (gaps).</summary>
-    public string ToFigureJson() => _json ??= GenericChart.toFigureJson(ToPlotly())
-        .Replace("\"NaN\"", "null", StringComparison.Ordinal).Replace("\"Infinity\"", "null", StringComparison.Ordinal).Replace("\"-Infinity\"", "null", StringComparison.Ordinal);
+    public string ToFigureJson() => _json ??= PlotlyContext.FigureJson(ToSpecJson());
 
     private string? _json;
     private string? _png;

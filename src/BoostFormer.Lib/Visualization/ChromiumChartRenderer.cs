@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Plotly.NET;
-using Plotly.NET.ImageExport;
 using PuppeteerSharp;
 using BoostFormer.Training.Checkpoints;
 
@@ -8,12 +6,13 @@ namespace BoostFormer.Visualization;
 
 /// <summary>
 /// Renders Plotly.NET charts to PNG/SVG/JPEG with plotly.js (<see cref="PlotlyJs"/>, the copy inside the Plotly.NET
-/// package — no network) in a local headless Chromium driven by PuppeteerSharp. It implements Plotly.NET.ImageExport's
-/// <see cref="IGenericChartRenderer"/>; unlike that package's <c>PuppeteerSharpRenderer</c>, which launches a browser
-/// for every image (about 2.5 s each), it keeps one browser and one page with plotly.js loaded for the whole process
-/// (<see cref="Shared"/>), so a chart costs one <c>Plotly.toImage</c> call. Calls are serialised.
+/// package — no network) in a local headless Chromium driven by PuppeteerSharp, as Plotly.NET.ImageExport does; unlike
+/// that package's renderer, which launches a browser for every image (about 2.5 s each) and is bound to Plotly.NET's
+/// types (which this library keeps in a private load context, <see cref="PlotlyContext"/>), it keeps one browser and one
+/// page with plotly.js loaded for the whole process (<see cref="Shared"/>), so a chart costs one <c>Plotly.toImage</c>
+/// call. Calls are serialised.
 /// </summary>
-public sealed class ChromiumChartRenderer : IGenericChartRenderer, IDisposable
+public sealed class ChromiumChartRenderer : IDisposable
 {
     /// <summary>Chromium flags: root needs <c>--no-sandbox</c>; containers have a small /dev/shm and no GPU.</summary>
     public static readonly string[] LaunchArguments = { "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage" };
@@ -123,62 +122,12 @@ public sealed class ChromiumChartRenderer : IGenericChartRenderer, IDisposable
         catch (Exception) { /* the browser may already be gone at process exit */ }
         _browser?.Dispose();
     }
-
-    // ------------------------------------------------------------------ IGenericChartRenderer
-    private static string Json(GenericChart chart) => GenericChart.toFigureJson(chart);
-
-    private static string Base64(string dataUrl) => dataUrl[(dataUrl.IndexOf(',') + 1)..];
-
-    private static string SvgText(string dataUrl) => Uri.UnescapeDataString(dataUrl[(dataUrl.IndexOf(',') + 1)..]);
-
-    private static Task<Microsoft.FSharp.Core.Unit> SaveAsync(string path, string extension, byte[] bytes)
-    {
-        var target = path.EndsWith(extension, StringComparison.OrdinalIgnoreCase) ? path : path + extension;
-        AtomicFile.Write(target, fs => fs.Write(bytes));
-        return Task.FromResult<Microsoft.FSharp.Core.Unit>(null!);
-    }
-
-    /// <inheritdoc />
-    public Task<string> RenderPNGAsync(int width, int height, double scale, GenericChart chart) => RenderDataUrlAsync(Json(chart), "png", width, height, scale);
-    /// <inheritdoc />
-    public string RenderPNG(int width, int height, double scale, GenericChart chart) => RenderPNGAsync(width, height, scale, chart).GetAwaiter().GetResult();
-    /// <inheritdoc />
-    public Task<string> RenderJPGAsync(int width, int height, double scale, GenericChart chart) => RenderDataUrlAsync(Json(chart), "jpeg", width, height, scale);
-    /// <inheritdoc />
-    public string RenderJPG(int width, int height, double scale, GenericChart chart) => RenderJPGAsync(width, height, scale, chart).GetAwaiter().GetResult();
-    /// <inheritdoc />
-    public async Task<string> RenderSVGAsync(int width, int height, double scale, GenericChart chart) =>
-        SvgText(await RenderDataUrlAsync(Json(chart), "svg", width, height, scale).ConfigureAwait(false));
-    /// <inheritdoc />
-    public string RenderSVG(int width, int height, double scale, GenericChart chart) => RenderSVGAsync(width, height, scale, chart).GetAwaiter().GetResult();
-    /// <inheritdoc />
-    public async Task<Microsoft.FSharp.Core.Unit> SavePNGAsync(string path, int width, int height, double scale, GenericChart chart) =>
-        await SaveAsync(path, ".png", Convert.FromBase64String(Base64(await RenderPNGAsync(width, height, scale, chart).ConfigureAwait(false)))).ConfigureAwait(false);
-    /// <inheritdoc />
-    public void SavePNG(string path, int width, int height, double scale, GenericChart chart) => SavePNGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
-    /// <inheritdoc />
-    public async Task<Microsoft.FSharp.Core.Unit> SaveJPGAsync(string path, int width, int height, double scale, GenericChart chart) =>
-        await SaveAsync(path, ".jpg", Convert.FromBase64String(Base64(await RenderJPGAsync(width, height, scale, chart).ConfigureAwait(false)))).ConfigureAwait(false);
-    /// <inheritdoc />
-    public void SaveJPG(string path, int width, int height, double scale, GenericChart chart) => SaveJPGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
-    /// <inheritdoc />
-    public async Task<Microsoft.FSharp.Core.Unit> SaveSVGAsync(string path, int width, int height, double scale, GenericChart chart) =>
-        await SaveAsync(path, ".svg", System.Text.Encoding.UTF8.GetBytes(await RenderSVGAsync(width, height, scale, chart).ConfigureAwait(false))).ConfigureAwait(false);
-    /// <inheritdoc />
-    public void SaveSVG(string path, int width, int height, double scale, GenericChart chart) => SaveSVGAsync(path, width, height, scale, chart).GetAwaiter().GetResult();
 }
 
 /// <summary>plotly.js as shipped inside the Plotly.NET package (an embedded resource of Plotly.NET.dll): no CDN needed.</summary>
 public static class PlotlyJs
 {
-    private static readonly Lazy<(string Name, string Source)> Resource = new(() =>
-    {
-        var asm = typeof(GenericChart).Assembly;
-        var name = asm.GetManifestResourceNames().Single(n => n.StartsWith("Plotly.NET.plotly-", StringComparison.Ordinal) && n.EndsWith(".min.js", StringComparison.Ordinal));
-        using var s = asm.GetManifestResourceStream(name)!;
-        using var r = new StreamReader(s);
-        return (name["Plotly.NET.".Length..], r.ReadToEnd());
-    });
+    private static readonly Lazy<(string Name, string Source)> Resource = new(PlotlyContext.PlotlyJs);
 
     /// <summary>The minified plotly.js source.</summary>
     public static string Source => Resource.Value.Source;
