@@ -12,15 +12,23 @@ namespace BoostFormer.Visualization;
 /// </summary>
 internal static class PlotlyContext
 {
-    private static readonly string[] Private = { "BoostFormer.Plotly", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "Giraffe.ViewEngine", "DynamicObj", "Newtonsoft.Json" };
+    /// <summary>Always loaded from this library's folder, even when the host has its own copy (FSharp.Core above all).</summary>
+    private static readonly string[] Private = { "BoostFormer.Plotly", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "Giraffe.ViewEngine", "DynamicObj", "Fable.Core", "Newtonsoft.Json" };
+
+    private static readonly HashSet<string> Platform = new(
+        ((AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string) ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(Path.GetFileNameWithoutExtension).OfType<string>(), StringComparer.OrdinalIgnoreCase);
 
     private sealed class Context(string directory) : AssemblyLoadContext("boostformer-plotly")
     {
         protected override Assembly? Load(AssemblyName name)
         {
-            if (name.Name is null || !Private.Contains(name.Name)) return null; // everything else: the default context
+            if (name.Name is null) return null;
             var path = Path.Combine(directory, name.Name + ".dll");
-            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+            // Plotly.NET's closure privately; any other dependency found beside the library that the host does not
+            // provide, too; everything else (the framework, the host's assemblies) from the default context.
+            bool own = Private.Contains(name.Name) || !Platform.Contains(name.Name);
+            return own && File.Exists(path) ? LoadFromAssemblyPath(path) : null;
         }
     }
 

@@ -101,6 +101,18 @@ public class ChartTests
     }
 
     [Fact]
+    public void Plotly_NET_and_FSharp_Core_10_1_run_in_their_own_load_context_not_the_hosts()
+    {
+        Chart.Line(new[] { 1.0, 2 }, new[] { 1.0, 2 }).ToFigureJson().Should().Contain("\"type\":\"scatter\"");
+        System.Runtime.Loader.AssemblyLoadContext.Default.Assemblies.Select(a => a.GetName().Name).Should().NotContain(new[] { "Plotly.NET", "Giraffe.ViewEngine" },
+            "a host whose default context runs another FSharp.Core (the dotnet-interactive tool: 10.0) must not bind Plotly.NET's dependencies");
+        var plotly = System.Runtime.Loader.AssemblyLoadContext.All.Single(c => c.Name == "boostformer-plotly");
+        var names = plotly.Assemblies.Select(a => a.GetName()).ToList();
+        names.Select(n => n.Name).Should().Contain(new[] { "BoostFormer.Plotly", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "Giraffe.ViewEngine" });
+        names.Single(n => n.Name == "FSharp.Core").Version.Should().BeGreaterThanOrEqualTo(new Version(10, 1), "Plotly.NET 6 is built against FSharp.Core 10.1");
+    }
+
+    [Fact]
     public void Plotly_js_ships_inside_the_Plotly_NET_package()
     {
         PlotlyJs.FileName.Should().MatchRegex(@"^plotly-\d+\.\d+\.\d+\.min\.js$");
