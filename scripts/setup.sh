@@ -8,10 +8,11 @@
 #   python3-pil            : the image-codec tests cross-check decoded pixels with PIL
 #   nbformat, nbconvert    : notebook validation
 #   nbclient, jupyter-client: executing the notebooks in Jupyter's .net-csharp kernel (scripts/jupyter-check.sh)
+#   chromium               : static chart images (plotly.js in headless Chromium) and the notebook site's browser test
 #   mpich                  : data-parallel training (train --nproc N): libmpich.so.12 under MPI.NET, mpiexec.mpich
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil mpich python3-nbclient jupyter-client)
+PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil mpich python3-nbclient jupyter-client chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -67,6 +67,7 @@ public sealed class NotebooksCommand : ICliCommand
         }));
         cmd.Subcommands.Add(run);
         cmd.Subcommands.Add(BuildConvert());
+        cmd.Subcommands.Add(NotebooksPublishCommand.Build());
         return cmd;
     }
 

@@ -2,6 +2,8 @@ using TorchSharp;
 using System.Globalization;
 using System.Text;
 using BoostFormer.Models;
+using BoostFormer.Visualization;
+using Microsoft.Data.Analysis;
 
 namespace BoostFormer.Profiling;
 
@@ -128,25 +130,37 @@ public sealed class AblationTable
         return sb.ToString();
     }
 
-    /// <summary>CSV with raw numbers; column names carry their convention.</summary>
-    public string ToCsv()
+    /// <summary>
+    /// The table as a Microsoft.Data.Analysis <see cref="DataFrame"/> of raw numbers, one row per configuration; the
+    /// column names carry their convention (what <c>ablation.csv</c> holds). Latency columns are empty without timing.
+    /// </summary>
+    public DataFrame ToFrame()
     {
-        var sb = new StringBuilder();
-        sb.AppendLine("model,switches,params,macs_conv_linear_attention,macs_conv_linear_thop,macs_attention,latency_median_ms,latency_min_ms,latency_max_ms,latency_runs,threads,input,classes,seed_params,seed_flops_thop");
-        foreach (var r in Rows)
-        {
-            var l = r.Latency;
-            sb.AppendJoin(',', new[]
-            {
-                ProfileRenderers.Csv(r.Variant.Name), ProfileRenderers.Csv(r.Variant.Config.SwitchSummary()), r.Params.ToString(Inv),
-                r.MacsAll.ToString(Inv), r.MacsConvLinear.ToString(Inv), r.AttentionMacs.ToString(Inv),
-                l?.MedianMs.ToString("F2", Inv) ?? "", l?.MinMs.ToString("F2", Inv) ?? "", l?.MaxMs.ToString("F2", Inv) ?? "",
-                l?.RunsMs.Count.ToString(Inv) ?? "0", Threads.ToString(Inv), Options.Input.ToString(), Options.Classes.ToString(Inv),
-                r.Variant.SeedParams ?? "", r.Variant.SeedMacs ?? "",
-            }).AppendLine();
-        }
-        return sb.ToString();
+        long?[] Longs(Func<AblationRow, long> f) => Rows.Select(r => (long?)f(r)).ToArray();
+        double?[] Lat(Func<LatencyResult, double> f) => Rows.Select(r => r.Latency is { } l ? f(l) : (double?)null).ToArray();
+        return new DataFrame(
+            new StringDataFrameColumn("model", Rows.Select(r => r.Variant.Name)),
+            new StringDataFrameColumn("switches", Rows.Select(r => r.Variant.Config.SwitchSummary())),
+            new Int64DataFrameColumn("params", Longs(r => r.Params)),
+            new Int64DataFrameColumn("macs_conv_linear_attention", Longs(r => r.MacsAll)),
+            new Int64DataFrameColumn("macs_conv_linear_thop", Longs(r => r.MacsConvLinear)),
+            new Int64DataFrameColumn("macs_attention", Longs(r => r.AttentionMacs)),
+            new DoubleDataFrameColumn("latency_median_ms", Lat(l => l.MedianMs)),
+            new DoubleDataFrameColumn("latency_min_ms", Lat(l => l.MinMs)),
+            new DoubleDataFrameColumn("latency_max_ms", Lat(l => l.MaxMs)),
+            new Int32DataFrameColumn("latency_runs", Rows.Select(r => (int?)(r.Latency?.RunsMs.Count ?? 0))),
+            new Int32DataFrameColumn("threads", Rows.Select(_ => (int?)Threads)),
+            new StringDataFrameColumn("input", Rows.Select(_ => Options.Input.ToString())),
+            new Int32DataFrameColumn("classes", Rows.Select(_ => (int?)Options.Classes)),
+            new StringDataFrameColumn("seed_params", Rows.Select(r => r.Variant.SeedParams)),
+            new StringDataFrameColumn("seed_flops_thop", Rows.Select(r => r.Variant.SeedMacs)));
     }
+
+    /// <summary>CSV of <see cref="ToFrame"/>: raw numbers, latencies in ms with two decimals.</summary>
+    public string ToCsv() => DataFrames.ToCsv(ToFrame(), new Dictionary<string, string>
+    {
+        ["latency_median_ms"] = "F2", ["latency_min_ms"] = "F2", ["latency_max_ms"] = "F2",
+    });
 
     /// <summary>Writes <c>ablation.md</c> and <c>ablation.csv</c> into <paramref name="directory"/> (each to a temp file, then renamed).</summary>
     public (string markdown, string csv) WriteTo(string directory)

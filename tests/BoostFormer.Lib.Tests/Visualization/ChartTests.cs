@@ -1,42 +1,40 @@
-using System.Xml.Linq;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using BoostFormer.Visualization;
+using SkiaSharp;
 
 namespace BoostFormer.Lib.Tests.Visualization;
 
+/// <summary>A fact that needs a local Chromium (Debian's chromium, scripts/setup.sh); skipped with the reason otherwise.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when no Chromium is installed.</summary>
+    public ChromiumFactAttribute()
+    {
+        if (ChromiumChartRenderer.FindChromium() is null)
+            Skip = "no Chromium at /usr/bin/chromium (or BOOSTFORMER_CHROMIUM): install Debian's chromium (scripts/setup.sh installs it)";
+    }
+}
+
 public class ChartTests
 {
-    private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
-
-    private static XElement Parse(Chart c) => XElement.Parse(c.ToSvg());
-
-    [Theory]
-    [InlineData(0, 1, 0, 1)]
-    [InlineData(0.13, 0.87, 0.1, 0.9)]
-    [InlineData(-3.2, 47, -10, 50)]
-    [InlineData(1200, 9800, 0, 10000)]
-    public void Nice_ticks_cover_the_range_with_round_steps(double min, double max, double lo, double hi)
-    {
-        var (a, b, ticks) = Chart.NiceTicks(min, max);
-        a.Should().BeApproximately(lo, 1e-9);
-        b.Should().BeApproximately(hi, 1e-9);
-        ticks.First().Should().BeApproximately(lo, 1e-9);
-        ticks.Last().Should().BeApproximately(hi, 1e-9);
-        var step = ticks[1] - ticks[0];
-        var mantissa = step / Math.Pow(10, Math.Floor(Math.Log10(step)));
-        new[] { 1.0, 2.0, 5.0 }.Should().Contain(m => Math.Abs(m - mantissa) < 1e-9);
-        ticks.Length.Should().BeInRange(3, 12);
-    }
+    private static JsonElement Figure(Chart c) => JsonDocument.Parse(c.ToFigureJson()).RootElement;
 
     [Fact]
-    public void Line_chart_is_valid_SVG_with_titles_axes_and_one_polyline()
+    public void Line_chart_figure_has_its_points_titles_and_size()
     {
         var c = Chart.Line(new[] { 1, 2, 3, 4 }, new[] { 1.0, 4, 9, 16 }).WithTitle("Squares").WithXTitle("n").WithYTitle("n²").WithSize(500, 300);
-        var svg = Parse(c);
-        svg.Attribute("width")!.Value.Should().Be("500");
-        svg.Descendants(Svg + "polyline").Should().HaveCount(1);
-        var texts = svg.Descendants(Svg + "text").Select(t => t.Value).ToList();
-        texts.Should().Contain(new[] { "Squares", "n", "n²", "0", "20" }, "the y axis is rounded up to the nice tick 20");
-        c.Formats().Select(f => f.Mime).Should().Equal("image/svg+xml", "text/html", "text/plain");
+        var f = Figure(c);
+        var trace = f.GetProperty("data").EnumerateArray().Single();
+        trace.GetProperty("type").GetString().Should().Be("scatter");
+        trace.GetProperty("mode").GetString().Should().Be("lines");
+        trace.GetProperty("y").EnumerateArray().Select(v => v.GetDouble()).Should().Equal(1, 4, 9, 16);
+        var layout = f.GetProperty("layout");
+        layout.GetProperty("title").GetProperty("text").GetString().Should().Be("Squares");
+        layout.GetProperty("xaxis").GetProperty("title").GetProperty("text").GetString().Should().Be("n");
+        layout.GetProperty("yaxis").GetProperty("title").GetProperty("text").GetString().Should().Be("n²");
+        layout.GetProperty("width").GetInt32().Should().Be(500);
+        layout.GetProperty("height").GetInt32().Should().Be(300);
         c.ToString().Should().Be("Chart \"Squares\": line (4 points)");
     }
 
@@ -45,52 +43,50 @@ public class ChartTests
     {
         var x = Enumerable.Range(0, 10).ToArray();
         var c = Chart.Combine(Chart.Line(x, x.Select(v => v * 2), "double"), Chart.Scatter(x, x.Select(v => v * 3), "triple"));
-        var svg = Parse(c);
-        svg.Descendants(Svg + "circle").Should().HaveCount(10 + 1, "ten markers plus the legend symbol");
-        svg.Descendants(Svg + "text").Select(t => t.Value).Should().Contain(new[] { "double", "triple" });
-        svg.Descendants(Svg + "polyline").Single().Attribute("stroke")!.Value.Should().Be(Chart.DefaultColors[0]);
-        svg.Descendants(Svg + "circle").First().Attribute("fill")!.Value.Should().Be(Chart.DefaultColors[1]);
+        var traces = Figure(c).GetProperty("data").EnumerateArray().ToList();
+        traces.Select(t => t.GetProperty("name").GetString()).Should().Equal("double", "triple");
+        traces.Select(t => t.GetProperty("mode").GetString()).Should().Equal("lines", "markers");
+        traces.Should().OnlyContain(t => t.GetProperty("showlegend").GetBoolean());
+        traces[0].GetProperty("line").GetProperty("color").GetString().Should().Be(Chart.DefaultColors[0]);
+        traces[1].GetProperty("marker").GetProperty("color").GetString().Should().Be(Chart.DefaultColors[1]);
     }
 
     [Fact]
-    public void NaNs_break_lines_and_log_axes_use_powers_of_ten()
+    public void Log_axes_ranges_and_NaN_gaps_reach_the_figure()
     {
-        var c = Chart.Line(new[] { 1.0, 2, 3, 4, 5 }, new[] { 1.0, 10, double.NaN, 1000, 10000 }).WithLogY();
-        var svg = Parse(c);
-        svg.Descendants(Svg + "polyline").Should().HaveCount(2);
-        svg.Descendants(Svg + "text").Select(t => t.Value).Should().Contain(new[] { "1", "10", "100", "1000", "10k" });
+        var c = Chart.Line(new[] { 1.0, 2, 3, 4, 5 }, new[] { 1.0, 10, double.NaN, 1000, 10000 }).WithLogY().WithXRange(0, 6).WithLogX().WithXRange(1, 100);
+        var f = Figure(c);
+        f.GetProperty("layout").GetProperty("yaxis").GetProperty("type").GetString().Should().Be("log");
+        f.GetProperty("layout").GetProperty("xaxis").GetProperty("type").GetString().Should().Be("log");
+        // Plotly takes log-axis ranges in decades.
+        f.GetProperty("layout").GetProperty("xaxis").GetProperty("range").EnumerateArray().Select(v => v.GetDouble()).Should().Equal(0, 2);
+        var y = f.GetProperty("data")[0].GetProperty("y").EnumerateArray().ToList();
+        y[2].ValueKind.Should().Be(JsonValueKind.Null, "a NaN is a gap in the line, valid JSON for plotly.js");
     }
 
     [Fact]
-    public void Grouped_bars_draw_one_rect_per_value()
+    public void Grouped_bars_share_categories_in_one_figure()
     {
         var cats = new[] { "B0", "B1", "B2" };
         var c = Chart.Combine(Chart.Bar(cats, new[] { 3.7, 13.7, 27.5 }, "SegFormer"), Chart.Bar(cats, new[] { 3.1, 11.9, 24.0 }, "BoostFormer"))
             .WithYTitle("params (M)");
-        var bars = Parse(c).Descendants(Svg + "rect").Where(r => r.Element(Svg + "title") != null).ToList();
-        bars.Should().HaveCount(6);
-        // Taller value → taller bar.
-        double H(string cat, int trace) => double.Parse(bars.Where(b => b.Element(Svg + "title")!.Value.StartsWith(cat + ":")).ElementAt(trace).Attribute("height")!.Value, System.Globalization.CultureInfo.InvariantCulture);
-        H("B2", 0).Should().BeGreaterThan(H("B1", 0));
-        H("B0", 0).Should().BeGreaterThan(H("B0", 1));
+        var traces = Figure(c).GetProperty("data").EnumerateArray().ToList();
+        traces.Should().HaveCount(2).And.OnlyContain(t => t.GetProperty("type").GetString() == "bar");
+        traces[0].GetProperty("x").EnumerateArray().Select(v => v.GetString()).Should().Equal(cats);
+        traces[1].GetProperty("y").EnumerateArray().Select(v => v.GetDouble()).Should().Equal(3.1, 11.9, 24.0);
     }
 
     [Fact]
-    public void Heatmap_has_a_cell_per_value_and_a_colour_bar()
+    public void Heatmap_keeps_its_matrix_labels_and_row_0_on_top()
     {
         var z = new double[3, 4];
         for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) z[i, j] = i * 4 + j;
-        var c = Chart.Heatmap(z, new[] { "a", "b", "c", "d" }, new[] { "r0", "r1", "r2" }).WithTitle("confusion");
-        var svg = Parse(c);
-        var rects = svg.Descendants(Svg + "rect").ToList();
-        rects.Count(r => r.Attribute("fill")!.Value.StartsWith('#')).Should().Be(12 + 32, "12 cells and a 32-step colour bar");
-        var texts = svg.Descendants(Svg + "text").Select(t => t.Value).ToList();
-        texts.Should().Contain(new[] { "a", "d", "r0", "r2", "11" });
-        // Smallest value is the dark end of viridis, largest the yellow end.
-        var (r0, g0, b0) = Colormaps.Viridis(0);
-        var (r1, g1, b1) = Colormaps.Viridis(1);
-        rects.Should().Contain(r => r.Attribute("fill")!.Value == $"#{r0:x2}{g0:x2}{b0:x2}");
-        rects.Should().Contain(r => r.Attribute("fill")!.Value == $"#{r1:x2}{g1:x2}{b1:x2}");
+        var f = Figure(Chart.Heatmap(z, new[] { "a", "b", "c", "d" }, new[] { "r0", "r1", "r2" }).WithTitle("confusion"));
+        var t = f.GetProperty("data")[0];
+        t.GetProperty("type").GetString().Should().Be("heatmap");
+        t.GetProperty("z")[2].EnumerateArray().Select(v => v.GetDouble()).Should().Equal(8, 9, 10, 11);
+        t.GetProperty("x").EnumerateArray().Select(v => v.GetString()).Should().Equal("a", "b", "c", "d");
+        f.GetProperty("layout").GetProperty("yaxis").GetProperty("autorange").GetString().Should().Be("reversed");
     }
 
     [Fact]
@@ -104,12 +100,12 @@ public class ChartTests
         labels.Should().Throw<ArgumentException>().WithMessage("*1 x labels for 2 columns*");
     }
 
-    [Fact]
-    public void Charts_format_as_HTML_and_plain_text_in_a_kernel()
+    [ChromiumFact]
+    public void Charts_format_as_HTML_PNG_and_plain_text_in_a_kernel()
     {
         // What a .NET Interactive kernel does with the convention-based formatter source of RichOutput (by member names).
         var attr = (TypeFormatterSourceAttribute)Attribute.GetCustomAttribute(typeof(Chart), typeof(TypeFormatterSourceAttribute), inherit: true)!;
-        attr.PreferredMimeTypes.Should().Equal("text/html", "text/plain");
+        attr.PreferredMimeTypes.Should().Equal("text/html", "image/png", "text/plain");
         var source = Activator.CreateInstance(attr.FormatterSourceType)!;
         var formatters = ((IEnumerable<object>)source.GetType().GetMethod("CreateTypeFormatters")!.Invoke(source, null)!).Cast<RichOutputFormatter>().ToList();
         var chart = Chart.Line(new[] { 1.0, 2.0 });
@@ -119,13 +115,65 @@ public class ChartTests
             formatters.Single(f => f.MimeType == mime).Format(chart, w).Should().BeTrue();
             return w.ToString();
         }
-        Format("text/html").Should().StartWith("<svg");
-        Format("image/svg+xml").Should().StartWith("<svg");
+        Format("text/html").Should().Contain("<img src=\"data:image/png;base64,");
+        Format("image/png").Should().NotBeEmpty();
         Format("text/plain").Should().Be(chart.ToString());
         using var none = new StringWriter();
-        formatters.Single(f => f.MimeType == "image/png").Format(chart, none).Should().BeFalse("a chart has no PNG form");
+        formatters.Single(f => f.MimeType == "image/svg+xml").Format(chart, none).Should().BeFalse("a chart has no SVG form");
         formatters.Single(f => f.MimeType == "text/html").Format("not ours", none).Should().BeFalse();
         var md = (TypeFormatterSourceAttribute)Attribute.GetCustomAttribute(typeof(Markdown), typeof(TypeFormatterSourceAttribute), inherit: true)!;
         md.PreferredMimeTypes.Should().Equal("text/markdown", "text/plain");
+    }
+
+    [Fact]
+    public void Plotly_NET_and_FSharp_Core_10_1_run_in_their_own_load_context_not_the_hosts()
+    {
+        Chart.Line(new[] { 1.0, 2 }, new[] { 1.0, 2 }).ToFigureJson().Should().Contain("\"type\":\"scatter\"");
+        System.Runtime.Loader.AssemblyLoadContext.Default.Assemblies.Select(a => a.GetName().Name).Should().NotContain(new[] { "Plotly.NET", "Giraffe.ViewEngine" },
+            "a host whose default context runs another FSharp.Core (the dotnet-interactive tool: 10.0) must not bind Plotly.NET's dependencies");
+        var plotly = System.Runtime.Loader.AssemblyLoadContext.All.Single(c => c.Name == "boostformer-plotly");
+        var names = plotly.Assemblies.Select(a => a.GetName()).ToList();
+        names.Select(n => n.Name).Should().Contain(new[] { "BoostFormer.Plotly", "Plotly.NET", "Plotly.NET.CSharp", "FSharp.Core", "Giraffe.ViewEngine" });
+        names.Single(n => n.Name == "FSharp.Core").Version.Should().BeGreaterThanOrEqualTo(new Version(10, 1), "Plotly.NET 6 is built against FSharp.Core 10.1");
+    }
+
+    [Fact]
+    public void Plotly_js_ships_inside_the_Plotly_NET_package()
+    {
+        PlotlyJs.FileName.Should().MatchRegex(@"^plotly-\d+\.\d+\.\d+\.min\.js$");
+        PlotlyJs.Source.Length.Should().BeGreaterThan(1_000_000);
+        PlotlyJs.Source.Should().Contain(PlotlyJs.Version);
+    }
+
+    [ChromiumFact]
+    public void Static_PNG_decodes_at_the_chart_size()
+    {
+        var c = Chart.Combine(Chart.Line(new[] { 1.0, 2, 3 }, new[] { 3.0, 1, 2 }, "a"), Chart.Scatter(new[] { 1.0, 2, 3 }, new[] { 1.0, 2, 3 }, "b"))
+            .WithTitle("static").WithSize(520, 310);
+        using var bitmap = SKBitmap.Decode(c.ToPng());
+        bitmap.Should().NotBeNull("the renderer returns a PNG");
+        (bitmap.Width, bitmap.Height).Should().Be((520, 310));
+        // Not blank: plotly.js drew the plot area (grey) and the traces (colours) on white.
+        var colours = new HashSet<SKColor>();
+        for (int y = 0; y < bitmap.Height; y += 5) for (int x = 0; x < bitmap.Width; x += 5) colours.Add(bitmap.GetPixel(x, y));
+        colours.Count.Should().BeGreaterThan(10);
+
+        // The same browser again, at scale 2.
+        using var twice = SKBitmap.Decode(ChromiumChartRenderer.Shared.RenderPng(c.ToFigureJson(), 300, 200, 2));
+        (twice.Width, twice.Height).Should().Be((600, 400), "scale 2 doubles the pixels");
+    }
+
+    [ChromiumFact]
+    public void Display_bundle_is_HTML_with_the_static_image_then_PNG_then_text_and_loads_nothing_from_the_network()
+    {
+        var c = Chart.Bar(new[] { "x", "y" }, new[] { 1.0, 2.0 }).WithTitle("offline");
+        var formats = c.Formats().ToList();
+        formats.Select(f => f.Mime).Should().Equal("text/html", "image/png", "text/plain");
+        var html = formats[0].Data;
+        html.Should().Contain("<img src=\"data:image/png;base64," + formats[1].Data + "\"");
+        Regex.IsMatch(html, @"src\s*=\s*[""']?https?://", RegexOptions.IgnoreCase).Should().BeFalse("no script or image is loaded from the network");
+        html.Should().NotContain("http://").And.NotContain("https://");
+        using var bitmap = SKBitmap.Decode(Convert.FromBase64String(formats[1].Data));
+        (bitmap.Width, bitmap.Height).Should().Be((c.Width, c.Height));
     }
 }

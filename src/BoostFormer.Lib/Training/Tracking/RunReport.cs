@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using BoostFormer.Training.Checkpoints;
 using BoostFormer.Visualization;
+using Microsoft.Data.Analysis;
 
 namespace BoostFormer.Training.Tracking;
 
@@ -44,6 +45,12 @@ public static class RunReport
         return rows;
     }
 
+    /// <summary>
+    /// The rows as a Microsoft.Data.Analysis <see cref="DataFrame"/>, one column per field of <see cref="RunReportRow"/>
+    /// at full precision (metrics as fractions): what <c>{name}.csv</c> holds.
+    /// </summary>
+    public static DataFrame ToFrame(IReadOnlyList<RunReportRow> rows) => DataFrames.FromRecords(rows);
+
     /// <summary>The rows as a displayable table (metrics in percent).</summary>
     public static Table ToTable(IReadOnlyList<RunReportRow> rows, string? title = null) =>
         new(new[] { "run", "model", "initialisation", "iterations", "batch", "crop", "best val mIoU %", "at iteration", "final val mIoU %", "final mAcc %", "final aAcc %", "wall min", "img/s" },
@@ -69,7 +76,7 @@ public static class RunReport
         md.Append("- wall min: start to end of the run, evaluations and checkpoints included; img/s: mean training throughput.\n");
         var commits = rows.Select(r => r.GitCommit).OfType<string>().Distinct().ToList();
         if (commits.Count > 0) md.Append("- git commit").Append(commits.Count > 1 ? "s" : "").Append(": ").Append(string.Join(", ", commits.Select(c => c[..Math.Min(12, c.Length)]))).Append('\n');
-        var csv = Table.From(rows).ToCsv();
+        var csv = DataFrames.ToCsv(ToFrame(rows));
         var mdPath = Path.Combine(directory, name + ".md");
         var csvPath = Path.Combine(directory, name + ".csv");
         AtomicFile.WriteAllText(mdPath, md.ToString());
