@@ -30,7 +30,7 @@ public sealed record SemanticSegmenterOutput(Tensor logits, Tensor? loss, IReadO
 public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
-    public readonly SegformerDecodeHeadBase decode_head;
+    public readonly SegmentationDecodeHeadBase decode_head;
     public readonly SegformerConfig config;
 
     public SegformerForSemanticSegmentation(SegformerConfig config) : base(nameof(SegformerForSemanticSegmentation))
