@@ -104,6 +104,8 @@ public sealed record SegformerConfig
     /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields) or <c>mscan</c>
     /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales).</summary>
     public string encoder_type { get; init; } = ZooModule.EncoderMit;
+    /// <summary>With the ResNet-18 encoder: layer3 and layer4 keep stride 1 with dilations 2 and 4 (output stride 8, mmseg's "D8").</summary>
+    public bool resnet_dilated { get; init; }
     /// <summary>Rank R of the HamBurger's NMF (MD_R): 64 in the team's decoder, 16 in SegNeXt-T.</summary>
     public int ham_rank { get; init; } = 64;
     /// <summary>Multiplicative-update steps of the NMF in training (6).</summary>

@@ -87,6 +87,9 @@ public static class SegformerModules
     {
         ZooModule.DecoderHam => new NotaHamDecodeHead(config),
         ZooModule.DecoderLightHam => new SegnextLightHamHead(config),
+        ZooModule.DecoderDeepLabV3Plus => new DeepLabV3PlusHead(config),
+        ZooModule.DecoderPsp => new PspHead(config),
+        ZooModule.DecoderUnet => new UnetDecodeHead(config),
         _ => config.weighted_sum_decoder ? new BoostformerWeightedSumDecodeHead(config) : new SegformerDecodeHead(config),
     };
 }

@@ -21,6 +21,10 @@ public sealed class ZooModule
     public const string DecoderLightHam = "light_ham";
     public const string EncoderMit = "mit";
     public const string EncoderMscan = "mscan";
+    public const string EncoderResnet18 = "resnet18";
+    public const string DecoderDeepLabV3Plus = "deeplabv3plus";
+    public const string DecoderPsp = "psp";
+    public const string DecoderUnet = "unet";
 
     private readonly Func<SegformerConfig, bool> _isOn;
     private readonly Func<SegformerConfig, SegformerConfig> _apply;
@@ -86,13 +90,34 @@ public sealed class ZooModule
         "arXiv 2209.08575", "Visual-Attention-Network/SegNeXt mmseg/models/backbones/mscan.py MSCAN",
         c => c.encoder_type == EncoderMscan, c => c with { encoder_type = EncoderMscan, mlp_ratios = new[] { 8, 8, 4, 4 }, layer_norm_eps = 1e-6 });
 
+    /// <summary>ResNet-18 in torchvision's layout (dilated "D8" for DeepLabV3+ and PSPNet via <see cref="SegformerConfig.resnet_dilated"/>).</summary>
+    public static ZooModule Resnet18Encoder { get; } = new("encoder", nameof(SegformerConfig.encoder_type), EncoderResnet18, "ResNet-18 encoder", "resnet18",
+        "arXiv 1512.03385", "pytorch/vision torchvision/models/resnet.py resnet18",
+        c => c.encoder_type == EncoderResnet18, c => c with { encoder_type = EncoderResnet18, hidden_sizes = ResNet18Backbone.Channels.ToArray(), num_attention_heads = new[] { 1, 2, 4, 8 } });
+    /// <summary>DeepLabV3+'s ASPP decoder with the stage-1 skip.</summary>
+    public static ZooModule DeepLabV3PlusDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderDeepLabV3Plus, "DeepLabV3+ decoder (ASPP)", "deeplabv3plus",
+        "arXiv 1802.02611", "open-mmlab/mmsegmentation mmseg/models/decode_heads/sep_aspp_head.py DepthwiseSeparableASPPHead",
+        c => c.decoder_type == DecoderDeepLabV3Plus, c => c with { decoder_type = DecoderDeepLabV3Plus });
+    /// <summary>PSPNet's pyramid pooling decoder.</summary>
+    public static ZooModule PspDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderPsp, "PSPNet decoder (pyramid pooling)", "psp",
+        "arXiv 1612.01105", "open-mmlab/mmsegmentation mmseg/models/decode_heads/psp_head.py PSPHead",
+        c => c.decoder_type == DecoderPsp, c => c with { decoder_type = DecoderPsp });
+    /// <summary>A U-Net decoder on the four stages.</summary>
+    public static ZooModule UnetDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderUnet, "U-Net decoder", "unet",
+        "arXiv 1505.04597", "qubvel/segmentation_models.pytorch segmentation_models_pytorch/decoders/unet/decoder.py UnetDecoder",
+        c => c.decoder_type == DecoderUnet, c => c with { decoder_type = DecoderUnet });
+
     /// <summary>Every zoo module.</summary>
-    public static IReadOnlyList<ZooModule> All { get; } = new[] { Lsra, DestAttention, Msca, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder };
+    public static IReadOnlyList<ZooModule> All { get; } = new[]
+    {
+        Lsra, DestAttention, Msca, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder,
+        Resnet18Encoder, DeepLabV3PlusDecoder, PspDecoder, UnetDecoder,
+    };
 
     private static readonly string[] AttentionTypes = { AttentionEfficient, AttentionLsra, AttentionDest, AttentionMsca };
     private static readonly string[] MlpTypes = { MlpMixFfn, MlpDestMixFfn };
-    private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam };
-    private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan };
+    private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam, DecoderDeepLabV3Plus, DecoderPsp, DecoderUnet };
+    private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan, EncoderResnet18 };
 
     /// <summary>Checks the module fields of <paramref name="c"/> name known modules that fit together; throws <see cref="ArgumentException"/> naming the field.</summary>
     public static void ValidateChoices(SegformerConfig c)
@@ -111,6 +136,8 @@ public sealed class ZooModule
             throw new ArgumentException($"SegformerConfig: the HamBurger decoders read stages 2–4 of a 4-stage encoder, got num_encoder_blocks {c.num_encoder_blocks}");
         if (c.encoder_type == EncoderMscan && (c.poolformer_blocks || c.pooling_patch_embedding || c.remove_self_output || c.mix_cfn || c.mlp_type != MlpMixFfn))
             throw new ArgumentException("SegformerConfig: the MSCAN encoder has its own blocks and patch embeddings; turn the layer switches off (poolformer_blocks, pooling_patch_embedding, remove_self_output, mix_cfn, mlp_type)");
+        if (c.encoder_type == EncoderResnet18 && (c.num_channels != 3 || !c.hidden_sizes.SequenceEqual(ResNet18Backbone.Channels) || c.poolformer_blocks || c.pooling_patch_embedding))
+            throw new ArgumentException($"SegformerConfig: the ResNet-18 encoder takes 3 input channels and has widths [{string.Join(", ", ResNet18Backbone.Channels)}] (hidden_sizes), and no MiT layer switches");
         if (c.attention_type != AttentionEfficient && c.attention_type != AttentionLsra && c.remove_self_output)
             throw new ArgumentException($"SegformerConfig: remove_self_output (switch d) wraps efficient self-attention, not attention_type '{c.attention_type}'");
         if (c.attention_type == AttentionLsra && c.kv_pool_size <= 0)
@@ -130,7 +157,25 @@ public sealed class ZooModule
 public static class ZooModels
 {
     /// <summary>The names, in table order.</summary>
-    public static IReadOnlyList<string> Names { get; } = new[] { "nota-final", "segnext-t" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "nota-final", "segnext-t", "deeplabv3plus-r18", "pspnet-r18", "unet" };
+
+    private static SegformerConfig Cnn(string decoder, bool dilated, int channels, int numLabels) => new SegformerConfig
+    {
+        encoder_type = ZooModule.EncoderResnet18,
+        resnet_dilated = dilated,
+        hidden_sizes = ResNet18Backbone.Channels.ToArray(),
+        num_attention_heads = new[] { 1, 2, 4, 8 },   // unused; keeps the MiT fields consistent
+        decoder_type = decoder,
+        decoder_hidden_size = channels,
+        num_labels = numLabels,
+    };
+
+    /// <summary>DeepLabV3+ with a dilated ResNet-18 (output stride 8; mmseg's <c>deeplabv3plus_r18-d8</c> head sizes: 128 channels, 12 for the stage-1 skip).</summary>
+    public static SegformerConfig DeepLabV3PlusR18(int numLabels = 150) => Cnn(ZooModule.DecoderDeepLabV3Plus, true, 128, numLabels);
+    /// <summary>PSPNet with a dilated ResNet-18 (output stride 8; mmseg's <c>pspnet_r18-d8</c>: 128 channels).</summary>
+    public static SegformerConfig PspNetR18(int numLabels = 150) => Cnn(ZooModule.DecoderPsp, true, 128, numLabels);
+    /// <summary>U-Net decoder (256, 128, 64) on a plain ResNet-18 (strides 4–32), logits at 1/4.</summary>
+    public static SegformerConfig UnetR18(int numLabels = 150) => Cnn(ZooModule.DecoderUnet, false, 64, numLabels);
 
     /// <summary>
     /// The NOTA team's final model (<c>boostcampaitech4lv23nlp2/final-project-level3-nlp-14</c>, main 68d32f1): its
@@ -188,6 +233,9 @@ public static class ZooModels
     {
         "nota-final" => NotaFinal(numLabels),
         "segnext-t" => SegnextTiny(numLabels),
+        "deeplabv3plus-r18" => DeepLabV3PlusR18(numLabels),
+        "pspnet-r18" => PspNetR18(numLabels),
+        "unet" or "unet-r18" => UnetR18(numLabels),
         _ => null,
     };
 }
