@@ -7,9 +7,10 @@
 #   libopenblas0-pthread   : PyTorch 1.13's BLAS (matmul is ~20x slower with the reference BLAS)
 #   python3-pil            : the image-codec tests cross-check decoded pixels with PIL
 #   nbformat, nbconvert    : notebook validation
+#   mpich                  : data-parallel training (train --nproc N): libmpich.so.12 under MPI.NET, mpiexec.mpich
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil)
+PKGS=(g++ patchelf python3 libopenblas0-pthread python3-torch python3-numpy python3-nbformat jupyter-nbconvert python3-pil mpich)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

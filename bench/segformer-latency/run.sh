@@ -4,13 +4,17 @@
 # torch), same input, threads, warm-up and runs, in one run. Prints the ratios of the medians: naive/PyTorch (what the
 # library version brings), ours/naive (what our code brings) and ours/PyTorch (lower is better; < 1 means we are faster).
 #
-# Usage: bench/segformer-latency/run.sh [--model segformer-b0] [--input 512x512] [--threads N] [--warmup W] [--runs R] [--repeat K]
+# Also, in the same rounds: ours in bf16 (--precision bf16; bf16/pytorch and bf16/fp32), and with --pair B (e.g.
+# --pair boostformer-b2 with --model segformer-b2) the optimised path of model B, printing model/B (how much faster B is).
+# Peak memory of each of ours (resident bytes above the level before the timed runs) is printed too.
+#
+# Usage: bench/segformer-latency/run.sh [--model segformer-b0] [--input 512x512] [--threads N] [--warmup W] [--runs R] [--repeat K] [--pair MODEL]
 # --repeat K alternates the two K times (ours, pytorch, ours, ...) and reports each pair and the best ratio, since the CPU
 # may be shared.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-model=segformer-b0; input=512x512; threads=$(nproc); warmup=3; runs=10; repeat=1
+model=segformer-b0; input=512x512; threads=$(nproc); warmup=3; runs=10; repeat=1; pair=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) model="$2"; shift 2;;
@@ -19,6 +23,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup="$2"; shift 2;;
     --runs) runs="$2"; shift 2;;
     --repeat) repeat="$2"; shift 2;;
+    --pair) pair="$2"; shift 2;;
     *) echo "unknown argument: $1" >&2; exit 2;;
   esac
 done
@@ -37,14 +42,23 @@ best=""
 for ((i = 1; i <= repeat; i++)); do
   ours=$(dotnet "$dll" bench "${common[@]}")
   naive=$(dotnet "$dll" bench "${common[@]}" --naive)
+  bf16=$(dotnet "$dll" bench "${common[@]}" --precision bf16)
   theirs=$("$py" "$here/segformer_ref.py" "${common[@]}")
-  line=$("$py" - "$ours" "$naive" "$theirs" <<'PY'
+  other='{}'
+  if [[ -n "$pair" ]]; then
+    other=$(dotnet "$dll" bench --model "$pair" --input "$input" --threads "$threads" --warmup "$warmup" --runs "$runs" --json)
+  fi
+  line=$("$py" - "$ours" "$naive" "$theirs" "$bf16" "$other" "$model" "$pair" <<'PY'
 import json, sys
-o, n, t = (json.loads(a) for a in sys.argv[1:4])
-print(f"ours median {o['median_ms']:.1f} ms (min {o['min_ms']:.1f}) | naive port {n['median_ms']:.1f} ms (min {n['min_ms']:.1f}) | "
-      f"pytorch 1.13 {t['median_ms']:.1f} ms (min {t['min_ms']:.1f}) | "
+o, n, t, b, p = (json.loads(a) for a in sys.argv[1:6])
+model, pair = sys.argv[6], sys.argv[7]
+mib = lambda r: f"{r.get('peak_bytes', -1) / 2**20:.0f} MiB" if r.get('peak_bytes', -1) >= 0 else "n/a"
+print(f"ours median {o['median_ms']:.1f} ms (min {o['min_ms']:.1f}, peak +{mib(o)}) | naive port {n['median_ms']:.1f} ms (min {n['min_ms']:.1f}, peak +{mib(n)}) | "
+      f"bf16 {b['median_ms']:.1f} ms (min {b['min_ms']:.1f}, peak +{mib(b)}) | pytorch 1.13 {t['median_ms']:.1f} ms (min {t['min_ms']:.1f}) | "
       f"naive/pytorch {n['median_ms'] / t['median_ms']:.3f} | ours/naive {o['median_ms'] / n['median_ms']:.3f} | "
-      f"ratio ours/pytorch {o['median_ms'] / t['median_ms']:.3f}")
+      f"bf16/fp32 {b['median_ms'] / o['median_ms']:.3f} | bf16/pytorch {b['median_ms'] / t['median_ms']:.3f} | "
+      + (f"{pair} {p['median_ms']:.1f} ms (peak +{mib(p)}): {model}/{pair} speed-up {o['median_ms'] / p['median_ms']:.2f}x, peak ratio {p.get('peak_bytes', 0) / max(1, o.get('peak_bytes', 1)):.2f} | " if pair else "")
+      + f"ratio ours/pytorch {o['median_ms'] / t['median_ms']:.3f}")
 PY
 )
   echo "run $i: $line"

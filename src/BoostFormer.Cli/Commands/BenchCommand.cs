@@ -17,22 +17,24 @@ public sealed class BenchCommand : ICliCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: BOOSTFORMER_THREADS or all cores)." };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up forwards.", DefaultValueFactory = _ => 3 };
         var runs = new Option<int>("--runs") { Description = "Timed forwards.", DefaultValueFactory = _ => 10 };
-        var json = new Option<bool>("--json") { Description = "Print JSON (median_ms, min_ms, max_ms, mean_ms, runs_ms, threads, path)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON (median_ms, min_ms, max_ms, mean_ms, runs_ms, threads, path, precision, peak_bytes, peak_rss_bytes)." };
         var noSdpa = new Option<bool>("--no-sdpa") { Description = "Attention as matmul + softmax + matmul instead of LibTorch's fused scaled_dot_product_attention." };
         var noFused = new Option<bool>("--no-fused-decoder") { Description = "Run the decoder as written (upsample, concatenate, 1x1 fuse) instead of the folded projection." };
+        var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (weights and activations in bfloat16).", DefaultValueFactory = _ => "fp32" };
         var naive = new Option<bool>("--naive") { Description = "The Hugging Face graph as written: both --no-sdpa and --no-fused-decoder." };
         var cmd = new Command("bench", "Measure forward latency (inference mode, batch 1) after warm-up.")
         {
-            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive,
+            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive, precision,
         };
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
             var size = InputSize.Parse(parse.GetValue(input)!);
+            var prec = PrecisionExtensions.Parse(parse.GetValue(precision)!);
             var name = parse.GetValue(model)!;
             var config = SegformerConfig.FromName(name, parse.GetValue(classes));
             bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
             var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
-            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused);
+            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused, prec);
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(json))
             {
@@ -40,6 +42,7 @@ public sealed class BenchCommand : ICliCommand
                 {
                     ["model"] = name,
                     ["path"] = path,
+                    ["precision"] = prec.Name(),
                     ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
                     ["threads"] = r.Threads,
                     ["warmup"] = r.Warmup,
@@ -48,14 +51,17 @@ public sealed class BenchCommand : ICliCommand
                     ["min_ms"] = Math.Round(r.MinMs, 3),
                     ["max_ms"] = Math.Round(r.MaxMs, 3),
                     ["mean_ms"] = Math.Round(r.MeanMs, 3),
+                    ["peak_bytes"] = r.PeakBytes,
+                    ["peak_rss_bytes"] = r.PeakRssBytes,
                     ["runs_ms"] = new JsonArray(r.RunsMs.Select(v => (JsonNode?)JsonValue.Create(Math.Round(v, 3))).ToArray()),
                 };
                 Console.WriteLine(o.ToJsonString());
             }
             else
             {
-                Console.WriteLine($"{name} {size} ({path}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
-                                  $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)");
+                Console.WriteLine($"{name} {size} ({path}, {prec.Name()}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
+                                  $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)" +
+                                  (r.PeakBytes >= 0 ? $", peak memory +{r.PeakBytes / 1048576.0:F1} MiB (RSS {r.PeakRssBytes / 1048576.0:F1} MiB)" : ""));
             }
             return ExitCodes.Success;
         }));

@@ -26,10 +26,11 @@ public sealed class EvalCommand : ICliCommand
         var slide = new Option<string?>("--slide") { Description = "Sliding-window inference CROPxSTRIDE (e.g. 512x341)" };
         var scale = new Option<string?>("--scale") { Description = "Test resize scale LONGxSHORT (default: the dataset's, 2048x512; camvid 480x360)" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N images only" };
+        var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (model and images in bfloat16, logits back in float32)", DefaultValueFactory = _ => "fp32" };
         var json = new Option<bool>("--json") { Description = "Print JSON (model, parameters, miou, macc, aacc, per_class_iou, per_class_acc)" };
         var cmd = new Command("eval", "Evaluate a segmentation checkpoint: mIoU, mAcc, aAcc, per-class IoU.")
         {
-            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json,
+            checkpoint, model, config, dataset, root, split, tta, slide, scale, limit, json, precision,
         };
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
@@ -41,6 +42,9 @@ public sealed class EvalCommand : ICliCommand
                 inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
                 if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
             }
+            var prec = PrecisionExtensions.Parse(pr.GetValue(precision)!);
+            if (prec != Precision.Fp32)
+                inf = (inf ?? (pr.GetValue(tta) ? InferenceOptions.MultiScaleFlip() : new InferenceOptions())) with { Precision = prec };
             var r = CheckpointEvaluation.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta),
                 CliOptions.Model(pr.GetValue(model), pr.GetValue(config)),
                 pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null, inf, pr.GetValue(limit));
@@ -53,7 +57,7 @@ public sealed class EvalCommand : ICliCommand
                 var o = new JsonObject
                 {
                     ["checkpoint"] = r.Checkpoint, ["model"] = r.Model, ["parameters"] = r.Parameters, ["dataset"] = ds, ["split"] = pr.GetValue(split),
-                    ["images"] = r.Images, ["tta"] = r.Tta,
+                    ["images"] = r.Images, ["tta"] = r.Tta, ["precision"] = prec.Name(),
                     ["miou"] = Num(m.MeanIoU), ["macc"] = Num(m.MeanAccuracy), ["aacc"] = Num(m.AllAccuracy), ["per_class_iou"] = iou, ["per_class_acc"] = acc,
                     ["convention"] = "mmseg: confusion matrix over the split at the labels' original size, ignore 255; classes absent from GT and prediction are null and excluded from means",
                 };

@@ -57,14 +57,22 @@ public sealed class TrainCommand : ICliCommand
         var distill = new Option<string?>("--distill") { Description = "Distillation loss with --teacher: cwd (channel-wise distillation, the default)" };
         var distillTau = new Option<double>("--distill-tau") { Description = "CWD temperature τ", DefaultValueFactory = _ => 4.0 };
         var distillWeight = new Option<double>("--distill-weight") { Description = "CWD loss weight λ", DefaultValueFactory = _ => 3.0 };
+        var nproc = new Option<int>("--nproc") { Description = "Data-parallel processes on this machine (runs mpiexec.mpich -n N; each takes an equal shard of every batch)", DefaultValueFactory = _ => 1 };
+        var hosts = new Option<string?>("--hosts") { Description = "With --nproc: machines for mpiexec.mpich -hosts (e.g. node1:2,node2:2; see README, Data-parallel training)" };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads per process (0 = the engine's default; --nproc N: cores / N)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
         {
             model, config, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
             smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
+            nproc, hosts, threads,
             lossKind, diceWeight, teacher, distill, distillTau, distillWeight,
         };
-        cmd.SetAction(pr => ExitCodes.Run(() =>
+        cmd.SetAction(pr => ExitCodes.Run(() => DistributedLaunch.LaunchIfRequested(pr.GetValue(nproc), pr.GetValue(hosts))
+            ?? DistributedLaunch.RunRank(pr.GetValue(nproc), group => Train(pr, group))));
+        int Train(ParseResult pr, BoostFormer.Training.Distributed.IDataParallel? group)
         {
+            if (pr.GetValue(threads) is > 0 and var nt) TorchSharp.torch.set_num_threads(nt);
+            var isRoot = group is null || group.IsRoot;
             var ds = pr.GetValue(dataset)!;
             var spec = CliOptions.Model(pr.GetValue(model), pr.GetValue(config)) ?? "segformer-b0";
             var its = pr.GetValue(iterations);
@@ -91,7 +99,7 @@ public sealed class TrainCommand : ICliCommand
                 Scale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT") : null,
                 DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
                 ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
-                Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5), Teacher = teacherPath,
+                Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5), Teacher = teacherPath, DataParallel = group,
                 Trainer = new SegmentationTrainerOptions
                 {
                     RunName = pr.GetValue(name) ?? $"{spec.Name}-{ds}", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
@@ -106,14 +114,16 @@ public sealed class TrainCommand : ICliCommand
                     },
                 },
             };
+            if (!isRoot) { job.Run(); return ExitCodes.Success; } // rank 0 reports
             var id = TrainingConsole.Run("training", p => job.Run(p, Console.WriteLine), pr.GetValue(logEvery));
+            if (job.GradientReduction is { } reduction) Console.WriteLine(reduction.Summary());
             using var store = BoostFormer.Training.Tracking.RunStore.Open(job.Database);
             var last = store.LastEvaluation(id);
             Console.WriteLine(last.TryGetValue("miou", out var miou)
                 ? FormattableString.Invariant($"run {id} finished: val mIoU {miou * 100:F2}  (database {store.Path})")
                 : $"run {id} finished (database {store.Path})");
             return ExitCodes.Success;
-        }));
+        }
         cmd.Subcommands.Add(StepBench());
         return cmd;
     }

@@ -186,7 +186,9 @@ public static class AttentionMaps
             var m = map.detach().to(ScalarType.Float32);
             var up = nn.functional.interpolate(m.reshape(1, 1, m.shape[0], m.shape[1]), new long[] { h, w }, mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
             float lo = up.min().item<float>(), hi = up.max().item<float>();
-            v = (hi > lo ? (up - lo) / (hi - lo) : zeros_like(up)).clamp(0, 1).contiguous().ToArray<float>();
+            using var loS = Scalars.Temporary(lo);
+            using var rangeS = Scalars.Temporary(hi - lo);
+            v = (hi > lo ? up.sub(loS).div_(rangeS) : zeros_like(up)).clamp(Scalars.Zero, Scalars.One).contiguous().ToArray<float>();
         }
         var px = (byte[])rgb.Pixels.Clone();
         for (int i = 0; i < w * h; i++)

@@ -118,7 +118,7 @@ public static class EffectiveReceptiveFields
                         var centre = m[.., .., m.shape[2] / 2, m.shape[3] / 2].relu().sum();
                         var g = autograd.grad(new[] { centre }, new[] { input }, retain_graph: k < maps.Count - 1)[0]!;
                         var contribution = g.abs().sum(1)[0];
-                        var next = sums[k] is null ? contribution.detach().clone() : sums[k]! + contribution;
+                        var next = sums[k] is null ? contribution.detach().clone() : sums[k]!.add(contribution, Scalars.One);
                         next.MoveToOuterDisposeScope();
                         sums[k]?.Dispose();
                         sums[k] = next;
@@ -130,7 +130,7 @@ public static class EffectiveReceptiveFields
             if (n == 0) throw new ArgumentException("no images to measure the receptive field on", nameof(pixelValues));
             return names.Select((name, k) =>
             {
-                using var mean = sums[k]! / (double)n;
+                using var mean = sums[k]!.div(Scalars.Of(n));
                 return new ReceptiveField(name, mean.contiguous().ToArray<float>(), width, height, n);
             }).ToList();
         }

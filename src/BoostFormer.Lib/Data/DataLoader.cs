@@ -15,6 +15,12 @@ public sealed record LoaderOptions
     public int Prefetch { get; init; } = 4;
     /// <summary>libtorch intra-op threads inside each worker (PyTorch's DataLoader workers use 1).</summary>
     public int WorkerTorchThreads { get; init; } = 1;
+    /// <summary>
+    /// Data-parallel shard (rank, world size), or null for whole batches: each batch then holds only the rank's contiguous
+    /// part of the global batch of <see cref="BatchSize"/> samples (which must divide evenly), built exactly as the global
+    /// batch would build those samples — so the ranks together see the global batch a single process sees.
+    /// </summary>
+    public (int Rank, int WorldSize)? Shard { get; init; }
 }
 
 /// <summary>What a batch builder gets: the epoch, the batch's position, its sample indices and the loader seed.</summary>
@@ -60,6 +66,8 @@ public sealed class DataLoader<TBatch> : IBatchSource<TBatch> where TBatch : cla
         if (datasetSize <= 0) throw new ArgumentOutOfRangeException(nameof(datasetSize), datasetSize, "the dataset is empty");
         if (Options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), Options.BatchSize, "batch size must be positive");
         if (Options.Prefetch <= 0) throw new ArgumentOutOfRangeException(nameof(options), Options.Prefetch, "prefetch must be positive");
+        if (Options.Shard is { } sh && (sh.WorldSize < 1 || sh.Rank < 0 || sh.Rank >= sh.WorldSize || Options.BatchSize % sh.WorldSize != 0 || !Options.DropLast))
+            throw new ArgumentOutOfRangeException(nameof(options), sh, $"a shard needs 0 ≤ rank < world size, a batch size ({Options.BatchSize}) divisible by the world size and DropLast");
         DatasetSize = datasetSize;
         _build = build;
     }
@@ -82,6 +90,7 @@ public sealed class DataLoader<TBatch> : IBatchSource<TBatch> where TBatch : cla
         for (int b = 0; b < BatchCount; b++)
         {
             int start = b * Options.BatchSize, n = Math.Min(Options.BatchSize, DatasetSize - start);
+            if (Options.Shard is { } sh) { n = Options.BatchSize / sh.WorldSize; start += sh.Rank * n; }
             list.Add(new BatchRequest(epoch, b, order.AsSpan(start, n).ToArray(), Options.Seed));
         }
         return list;

@@ -39,33 +39,33 @@ public sealed class ConfusionMatrix : IDisposable
         using var scope = NewDisposeScope();
         var gt = label.@long().flatten();
         var pr = prediction.@long().flatten();
-        var valid = gt.ne(IgnoreIndex);
+        var valid = gt.ne(Scalars.OfInt(IgnoreIndex));
         var g = gt.masked_select(valid);
         var p = pr.masked_select(valid);
         if (g.numel() == 0) return;
         var k = (long)NumClasses;
-        var bad = g.lt(0L).logical_or(g.ge(k));
+        var bad = g.lt(Scalars.OfInt(0)).logical_or(g.ge(Scalars.OfInt(k)));
         if (bad.any().item<bool>())
         {
             var v = g.masked_select(bad)[0].item<long>();
             throw new ArgumentException($"label value {v} is neither a class in [0, {k}) nor the ignore index {IgnoreIndex}", nameof(label));
         }
-        var badP = p.lt(0L).logical_or(p.ge(k));
+        var badP = p.lt(Scalars.OfInt(0)).logical_or(p.ge(Scalars.OfInt(k)));
         if (badP.any().item<bool>())
         {
             var v = p.masked_select(badP)[0].item<long>();
             throw new ArgumentException($"predicted class {v} is outside [0, {k})", nameof(prediction));
         }
-        var idx = g.mul(k).add(p);
+        var idx = g.mul(Scalars.OfInt(k)).add(p, Scalars.OfInt(1));
         var bc = idx.bincount(null, k * k);
-        _counts.add_(bc);
+        _counts.add_(bc, Scalars.OfInt(1));
     }
 
     /// <summary>Adds another matrix's counts (e.g. from another worker).</summary>
     public void Add(ConfusionMatrix other)
     {
         if (other.NumClasses != NumClasses) throw new ArgumentException($"cannot add a {other.NumClasses}-class matrix to a {NumClasses}-class one", nameof(other));
-        _counts.add_(other._counts);
+        _counts.add_(other._counts, Scalars.OfInt(1));
     }
 
     /// <summary>Resets every count to zero.</summary>

@@ -22,8 +22,8 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
     public BoostformerPoolFormerLayer(SegformerConfig config, int stage, double drop_path_prob) : base(nameof(BoostformerPoolFormerLayer))
     {
         var hidden = config.hidden_sizes[stage];
-        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_1 = new Parameter(s);
-        using (var s = full(new long[] { hidden }, config.layer_scale_init_value, ScalarType.Float32)) layer_scale_2 = new Parameter(s);
+        using (var s = full(new long[] { hidden }, Scalars.Of(config.layer_scale_init_value), ScalarType.Float32)) layer_scale_1 = new Parameter(s);
+        using (var s = full(new long[] { hidden }, Scalars.Of(config.layer_scale_init_value), ScalarType.Float32)) layer_scale_2 = new Parameter(s);
         norm_1 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
         norm_2 = nn.BatchNorm2d(hidden, config.batch_norm_eps);
         mlp = SegformerModules.Mlp(config, stage, poolFormerLayer: true);
@@ -39,11 +39,11 @@ public sealed class BoostformerPoolFormerLayer : SegformerEncoderLayerBase
         var ls2 = layer_scale_2.view(-1, 1, 1);
         var pooled = nn.functional.avg_pool2d(x, 3, 1, 1, ceil_mode: false, count_include_pad: false);
         var mixed = (pooled - x) * ls1;
-        x = drop_path.call(mixed).add(x);
+        x = drop_path.call(mixed).add(x, Scalars.One);
         // The MLP takes tokens; both conversions are views of the contiguous maps (no copies).
         var normed = SegformerLayout.ToSequence(SegformerLayout.BatchNorm(norm_1, x));
         var m = SegformerLayout.ToNCHW(mlp.call(normed, height, width), height, width) * ls2;
-        x = SegformerLayout.BatchNorm(norm_2, drop_path.call(m).add(x));
+        x = SegformerLayout.BatchNorm(norm_2, drop_path.call(m).add(x, Scalars.One));
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
     }
 }

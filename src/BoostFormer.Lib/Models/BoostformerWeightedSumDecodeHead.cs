@@ -26,7 +26,7 @@ public sealed class BoostformerWeightedSumDecodeHead : SegformerDecodeHeadBase
             return FoldedProjection(encoder_hidden_states, (i, proj) => (proj.weight! * weights[i], proj.bias! * weights[i]));
         var ups = ProjectAndUpsample(encoder_hidden_states);
         var fused = ups[0] * weights[0];
-        for (int i = 1; i < ups.Count; i++) fused = fused + ups[i] * weights[i];
+        for (int i = 1; i < ups.Count; i++) fused = fused.add(ups[i] * weights[i], Scalars.One);
         return fused;
     }
 }

@@ -125,6 +125,12 @@ public static class SegformerLayout
     }
 
     /// <summary>
+    /// Replaces training-mode BatchNorm on the current thread (data-parallel training's synchronised BatchNorm,
+    /// <c>Training.Distributed.SyncBatchNorm.Enable</c>); null = the module's own forward.
+    /// </summary>
+    [ThreadStatic] public static Func<TorchSharp.Modules.BatchNorm2d, Tensor, Tensor>? TrainingBatchNormOverride;
+
+    /// <summary>
     /// Runs a BatchNorm2d on <paramref name="x"/> made NCHW-contiguous first. LibTorch's CPU batch_norm backward (1.13 and
     /// still 2.10) returns a wrong input gradient at batch 1 when the input has channels-last strides — which every
     /// NCHW view of a token sequence [1, H·W, C] has. The copy is a no-op for contiguous inputs. Tested by
@@ -132,6 +138,7 @@ public static class SegformerLayout
     /// </summary>
     public static Tensor BatchNorm(TorchSharp.Modules.BatchNorm2d norm, Tensor x)
     {
+        if (norm.training && TrainingBatchNormOverride is { } sync) return sync(norm, x);
         if (x.is_contiguous()) return norm.call(x);
         using var c = x.contiguous();
         return norm.call(c);

@@ -83,7 +83,7 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
             var s = y.shape;
             if (s[2] != size[0] || s[3] != size[1])
                 y = nn.functional.interpolate(y, size, mode: InterpolationMode.Bilinear, align_corners: false);
-            sum = sum is null ? y : sum.add_(y);
+            sum = sum is null ? y : sum.add_(y, Scalars.One);
         }
         return sum!;
     }

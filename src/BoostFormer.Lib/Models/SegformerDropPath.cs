@@ -26,8 +26,9 @@ public sealed class SegformerDropPath : nn.Module<Tensor, Tensor>
         Array.Fill(shape, 1L);
         shape[0] = input.size(0);
         var mask = rand(shape, input.dtype);
-        mask.add_(keep);
+        var keepScalar = Scalars.Of(keep);   // one value per layer: cached
+        mask.add_(keepScalar, Scalars.One);
         var binary = mask.floor();
-        return (input.div(keep) * binary).MoveToOuterDisposeScope();
+        return (input.div(keepScalar) * binary).MoveToOuterDisposeScope();
     }
 }

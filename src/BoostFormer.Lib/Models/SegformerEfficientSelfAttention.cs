@@ -140,7 +140,7 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
         else
         {
             var scores = q.matmul(k.transpose(-1, -2));
-            scores.div_(Math.Sqrt(attention_head_size));
+            scores.div_(Scalars.Of(Math.Sqrt(attention_head_size)));
             probs = scores.softmax(-1);
             var dropped = dropout.call(probs);
             ctx = dropped.matmul(v);

@@ -36,7 +36,7 @@ public static class SegformerImageProcessor
         using var scope = NewDisposeScope();
         var mean = tensor(ImageMean, 3, 1, 1);
         var std = tensor(ImageStd, 3, 1, 1);
-        var x = (pixelValues[index] * std + mean).clamp(0, 1);
+        var x = (pixelValues[index] * std).add(mean, Scalars.One).clamp(Scalars.Zero, Scalars.One);
         return Image.FromTensor(x, 0, 1, caption: caption);
     }
 }

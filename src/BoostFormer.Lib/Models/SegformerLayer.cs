@@ -46,9 +46,9 @@ public sealed class SegformerLayer : SegformerAttentionLayerBase
     {
         using var scope = NewDisposeScope();
         var (a, probs) = attention.call(layer_norm_1.call(hidden_states), height, width, output_attentions);
-        var h = drop_path.call(a).add(hidden_states);
+        var h = drop_path.call(a).add(hidden_states, Scalars.One);
         var m = mlp.call(layer_norm_2.call(h), height, width);
-        var x = drop_path.call(m).add(h);
+        var x = drop_path.call(m).add(h, Scalars.One);
         x.MoveToOuterDisposeScope();
         probs?.MoveToOuterDisposeScope();
         return (x, probs);
@@ -69,9 +69,9 @@ public sealed class BoostformerLayer : SegformerAttentionLayerBase
     {
         using var scope = NewDisposeScope();
         var (a, probs) = attention.call(hidden_states, height, width, output_attentions);
-        var h = drop_path.call(a).add(hidden_states);
+        var h = drop_path.call(a).add(hidden_states, Scalars.One);
         var m = mlp.call(layer_norm_1.call(h), height, width);
-        var x = layer_norm_2.call(drop_path.call(m).add(h));
+        var x = layer_norm_2.call(drop_path.call(m).add(h, Scalars.One));
         x.MoveToOuterDisposeScope();
         probs?.MoveToOuterDisposeScope();
         return (x, probs);

@@ -3,9 +3,19 @@ using TorchSharp;
 
 namespace BoostFormer.Profiling;
 
-/// <summary>Forward-pass latency statistics in milliseconds over the timed runs (warm-up runs excluded).</summary>
+/// <summary>
+/// Forward-pass latency statistics in milliseconds over the timed runs (warm-up runs excluded), and memory:
+/// <see cref="PeakBytes"/> is how far the process's resident set rose above its level before the timed runs (what the
+/// forward passes needed on top of the model and input: activations, workspaces; -1 where the kernel cannot report it),
+/// <see cref="PeakRssBytes"/> the resident set's peak during them.
+/// </summary>
 public sealed record LatencyResult(double MedianMs, double MinMs, double MaxMs, double MeanMs, IReadOnlyList<double> RunsMs, int Threads, int Warmup)
 {
+    /// <summary>Peak resident bytes above the level before the timed runs (-1: unknown).</summary>
+    public long PeakBytes { get; init; } = -1;
+    /// <summary>Peak resident bytes of the process during the timed runs (-1: unknown).</summary>
+    public long PeakRssBytes { get; init; } = -1;
+
     /// <summary>Median of a non-empty list.</summary>
     public static double Median(IReadOnlyList<double> xs)
     {
@@ -28,7 +38,8 @@ public static class LatencyBenchmark
     /// <paramref name="threads"/> sets libtorch's intra-op threads for the measurement (restored after); null keeps the
     /// current setting.
     /// </summary>
-    public static LatencyResult Measure(torch.nn.Module model, Func<torch.Tensor, object?> forward, long[] inputShape, int warmup = 3, int runs = 10, int? threads = null)
+    public static LatencyResult Measure(torch.nn.Module model, Func<torch.Tensor, object?> forward, long[] inputShape, int warmup = 3, int runs = 10, int? threads = null,
+        torch.ScalarType dtype = torch.ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (warmup < 0) throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "warmup must be ≥ 0");
@@ -41,10 +52,17 @@ public static class LatencyBenchmark
         try
         {
             using var inference = torch.inference_mode();
-            using var x = torch.randn(inputShape);
+            using var x = torch.randn(inputShape, dtype);
             var times = new List<double>(runs);
+            long baseline = -1;
+            bool peakKnown = false;
             for (int i = 0; i < warmup + runs; i++)
             {
+                if (i == warmup)
+                {
+                    peakKnown = ProcessMemory.ResetPeak();
+                    baseline = ProcessMemory.ResidentBytes();
+                }
                 var sw = Stopwatch.StartNew();
                 using (var scope = torch.NewDisposeScope())
                 {
@@ -54,7 +72,10 @@ public static class LatencyBenchmark
                 sw.Stop();
                 if (i >= warmup) times.Add(sw.Elapsed.TotalMilliseconds);
             }
-            return LatencyResult.From(times, torch.get_num_threads(), warmup);
+            var result = LatencyResult.From(times, torch.get_num_threads(), warmup);
+            if (!peakKnown || baseline < 0) return result;
+            var peak = ProcessMemory.PeakResidentBytes();
+            return result with { PeakRssBytes = peak, PeakBytes = Math.Max(0, peak - baseline) };
         }
         finally
         {

@@ -15,9 +15,10 @@ public static class SegformerProfiling
 
     /// <summary>Builds the model of <paramref name="config"/> and measures its forward latency at <paramref name="size"/>.</summary>
     public static LatencyResult Bench(SegformerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null,
-        bool sdpa = true, bool fusedDecoder = true)
+        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32)
     {
         using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
-        return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads);
+        model.to(precision.ScalarType());
+        return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads, precision.ScalarType());
     }
 }

@@ -14,13 +14,17 @@ public sealed class DatasetBatchSource : ISegmentationBatchSource
 {
     private readonly DataLoader<SegBatch> _loader;
 
-    /// <summary>Creates the source; the pipeline must produce fixed-size crops (e.g. <see cref="SegPipeline.Train"/>).</summary>
-    public DatasetBatchSource(ISegmentationDataset dataset, SegPipeline pipeline, int batchSize, long seed, int? workers = null)
+    /// <summary>
+    /// Creates the source; the pipeline must produce fixed-size crops (e.g. <see cref="SegPipeline.Train"/>). With a
+    /// <paramref name="shard"/> (rank, world size) each batch is the rank's part of the global batch of
+    /// <paramref name="batchSize"/> (<see cref="LoaderOptions.Shard"/>); <see cref="BatchSize"/> stays the global size.
+    /// </summary>
+    public DatasetBatchSource(ISegmentationDataset dataset, SegPipeline pipeline, int batchSize, long seed, int? workers = null, (int Rank, int WorldSize)? shard = null)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         if (dataset.Count < batchSize) throw new ArgumentException($"the dataset has {dataset.Count} samples, fewer than one batch of {batchSize}", nameof(dataset));
         BatchSize = batchSize;
-        var o = new LoaderOptions { BatchSize = batchSize, Shuffle = true, DropLast = true, Seed = seed };
+        var o = new LoaderOptions { BatchSize = batchSize, Shuffle = true, DropLast = true, Seed = seed, Shard = shard };
         if (workers is { } w) o = o with { Workers = w };
         _loader = Loaders.Segmentation(dataset, pipeline, o);
     }

@@ -110,7 +110,7 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
     protected override (ITrainingOptimizer, LrSchedule, IReadOnlyList<Tensor>) Start(long totalIterations)
     {
         var named = _model.named_parameters().ToList();
-        var optimizer = TorchOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, headLrMultiplier: 1));
+        var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, headLrMultiplier: 1));
         _model.train();
         return (optimizer, new CosineWarmupSchedule(totalIterations, _o.WarmupIterations), named.Select(p => (Tensor)p.parameter).ToList());
     }

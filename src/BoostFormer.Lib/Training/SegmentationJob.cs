@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using BoostFormer.Data;
+using BoostFormer.Training.Distributed;
 using BoostFormer.Training.Tracking;
 
 namespace BoostFormer.Training;
@@ -40,12 +41,26 @@ public sealed record SegmentationJob : TrainingJob
     /// </summary>
     public string? Teacher { get; init; }
 
+    /// <summary>
+    /// Data-parallel process group (null = one process): each rank trains on its shard of every global batch of
+    /// <see cref="TrainingJob.BatchSize"/> images (which the world size must divide); only rank 0 opens the database,
+    /// evaluates and writes checkpoints.
+    /// </summary>
+    public IDataParallel? DataParallel { get; init; }
+
+    /// <summary>The gradient all-reduce timings of the last data-parallel run (<see cref="GradientAllReduce.Summary"/>), or null.</summary>
+    public GradientAllReduce? GradientReduction => _lastReduction;
+    private GradientAllReduce? _lastReduction;
+
     /// <summary>The same job under another run name.</summary>
     public SegmentationJob Named(string runName) => this with { Trainer = Trainer with { RunName = runName } };
 
     /// <summary>Fine-tunes as described; returns the run id. <paramref name="log"/> gets status lines.</summary>
     public long Run(IProgress<SegmentationProgress>? progress = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        if (DataParallel is { } g && BatchSize % g.WorldSize != 0)
+            throw new ArgumentException($"the batch size {BatchSize} is not divisible by the {g.WorldSize} processes (each takes an equal shard of every batch)");
+        var root = DataParallel is null || DataParallel.IsRoot;
         var dataset = Datasets.Get(Dataset, DatasetKind.Segmentation);
         var trainSet = dataset.OpenSegmentation(Root, TrainSplit, Synthetic);
         if (TrainLimit is { } tl) trainSet = trainSet.First(tl);
@@ -75,7 +90,8 @@ public sealed record SegmentationJob : TrainingJob
         var scale = Scale ?? dataset.TestScale;
         var pipeline = SegPipeline.Train(CropSize, CropSize, scale.Long, scale.Short);
         var test = SegPipeline.Test(scale.Long, scale.Short);
-        var source = new DatasetBatchSource(trainSet, pipeline, BatchSize, o.DataSeed, Workers);
+        var source = new DatasetBatchSource(trainSet, pipeline, BatchSize, o.DataSeed, Workers,
+            DataParallel is { WorldSize: > 1 } dp ? (dp.Rank, dp.WorldSize) : null);
         var options = Placed(o with
         {
             Loss = loss,
@@ -91,11 +107,12 @@ public sealed record SegmentationJob : TrainingJob
             Distillation = distill,
             ClassNames = info.ClassNames,
         });
-        using var store = RunStore.Open(Database);
-        var trainer = new SegmentationTrainer(new SegformerSegmentationModel(model), options, teacher is null ? null : new SegformerSegmentationModel(teacher.Model));
+        using var store = root ? RunStore.Open(Database) : null;
+        var trainer = new SegmentationTrainer(new SegformerSegmentationModel(model), options, teacher is null ? null : new SegformerSegmentationModel(teacher.Model)) { DataParallel = DataParallel };
         Func<IEnumerable<EvalSample>>? val = valSet is null ? null : () => DatasetBatchSource.EvalSamples(valSet, test, ValLimit);
         var id = trainer.Run(source, val, store, progress, cancellationToken);
         if (trainer.ReuseNote is { } note) log?.Invoke(note);
+        _lastReduction = trainer.GradientReduction;
         return id;
     }
 }

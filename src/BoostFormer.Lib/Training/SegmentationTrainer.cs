@@ -128,7 +128,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
         _loss = new SegmentationLoss(_o.Loss, _model.NumClasses);
         var named = _model.Module.named_parameters().ToList();
         if (AuxiliaryHead is not null) named.AddRange(AuxiliaryHead.named_parameters().Select(p => ("auxiliary_head." + p.name, p.parameter)));
-        var optimizer = TorchOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
+        var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
         var schedule = new PolynomialWarmupSchedule(totalIterations, _o.WarmupIterations, _o.LearningRate, _o.PolyPower, _o.EndLearningRate);
         _model.Module.train();
         AuxiliaryHead?.train();

@@ -26,7 +26,7 @@ public static class TrainStepBenchmark
         using var net = new SegformerForSemanticSegmentation(SegformerConfig.FromName(model, classes) with { drop_path_rate = 0 }).SetOptimizations(sdpa, fusedDecoder: false);
         net.train();
         var named = net.named_parameters().ToList();
-        using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", named, 6e-5, 0.01) });
+        using var opt = TrainingOptimizer.AdamW(new[] { new NamedParamGroup("all", named, 6e-5, 0.01) });
         using var x = randn(batch, 3, height, width);
         using var y = randint(0, classes, new long[] { batch, height, width });
         var times = new List<double>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BoostFormer.Data;
 using BoostFormer.Training.Checkpoints;
+using BoostFormer.Training.Distributed;
 using BoostFormer.Training.Optimization;
 using BoostFormer.Training.Tracking;
 using TorchSharp;
@@ -93,6 +94,15 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         _o = options;
     }
 
+    /// <summary>
+    /// The data-parallel process group this process trains in, or null for one process (see <see cref="DataParallelRun"/>:
+    /// gradients averaged after backward, synchronised BatchNorm, only rank 0 records, evaluates and writes checkpoints).
+    /// </summary>
+    public IDataParallel? DataParallel { get; set; }
+
+    /// <summary>The gradient all-reduce of the last data-parallel run (its timings), or null.</summary>
+    public GradientAllReduce? GradientReduction { get; private set; }
+
     /// <summary>The finished run the last run returned without training (<see cref="TrainingOptions.ReuseFinished"/>), or null.</summary>
     public RunRecord? ReusedRun { get; private set; }
 
@@ -144,19 +154,24 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         var ckpt = _o.OutputDirectory is null ? null : new CheckpointManager(_o.OutputDirectory, _o.KeepLastCheckpoints);
         var resumeFrom = _o.Resume ? ckpt!.Latest() : null;
         var hyperparameters = HyperparametersJson(total, data.BatchSize);
+        var dp = DataParallel;
+        if (dp is { IsRoot: false }) store = null; // rank 0 keeps the run record
         if (_o.ReuseFinished && store?.FindFinished(_o.RunName, Kind,
                 r => ModelSpec.SameRecord(r.ModelConfigJson, _o.ModelConfigJson) && r.DataConfigJson == _o.DataConfigJson && r.HyperparametersJson == hyperparameters,
                 ReuseArtifact) is { } finished)
         {
             ReusedRun = finished;
             Reused(store, finished);
+            DataParallelRun.AgreeOnReuse(dp, true);
             return finished.Id;
         }
+        if (DataParallelRun.AgreeOnReuse(dp, false)) return 0; // rank 0 reused a finished run
 
         manual_seed(_o.Seed);
         try
         {
             var (optimizer, schedule, parameters) = Start(total);
+            DataParallelRun.Begin(dp, StateDict().Values, _o.Seed);
             using (optimizer) return Iterate(data, store, progress, cancellationToken, total, ckpt, resumeFrom, hyperparameters, optimizer, schedule, parameters);
         }
         finally { Stop(); }
@@ -166,6 +181,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         CheckpointManager? ckpt, string? resumeFrom, string hyperparameters, ITrainingOptimizer optimizer, LrSchedule schedule, IReadOnlyList<Tensor> parameters)
     {
         long iteration = 0, epoch = 0, batchInEpoch = 0, runId = 0;
+        var dp = DataParallel;
         double best = double.NaN;
         if (resumeFrom is not null)
         {
@@ -175,6 +191,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
             if (c.TorchRngState is not null) set_rng_state(c.TorchRngState);
             iteration = c.Info.Iteration; epoch = c.Info.Epoch; batchInEpoch = c.Info.BatchInEpoch; best = c.Info.BestMetric;
             if (c.Info.DataSeed != _o.DataSeed) throw new InvalidOperationException($"{resumeFrom}: written with data seed {c.Info.DataSeed}, resuming with {_o.DataSeed}");
+            DataParallelRun.Reseed(dp, _o.Seed, iteration);
             if (store is not null && c.Info.RunId is { } rid && store.Run(rid) is not null) { runId = rid; store.ResumeRun(runId, iteration); }
         }
         if (store is not null && runId == 0)
@@ -188,6 +205,9 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
 
         var sw = Stopwatch.StartNew();
         long startIteration = iteration;
+        GradientReduction = dp is null ? null : new GradientAllReduce(dp);
+        var root = dp is null || dp.IsRoot;
+        using var syncBatchNorm = DataParallelRun.SyncBatchNorm(dp);
         try
         {
             while (iteration < total)
@@ -204,6 +224,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         schedule.Apply(optimizer, iteration);
                         step = Loss(batch);
                         step.Total.backward();
+                        GradientReduction?.Average(parameters);
                         if (_o.GradClipNorm is { } clip) gradNorm = GradientClipping.ClipGradNorm(parameters, clip);
                         optimizer.Step();
                         optimizer.ZeroGrad();
@@ -222,7 +243,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         store.LogMetrics(runId, "train", iteration, m);
                     }
                     EvaluationScore? evaluation = null;
-                    if (CanEvaluate && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
+                    if (CanEvaluate && root && ((_o.EvalInterval > 0 && iteration % _o.EvalInterval == 0) || last))
                     {
                         evaluation = Evaluate();
                         store?.LogMetrics(runId, "eval", iteration, evaluation.Logged);
@@ -232,7 +253,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                             if (KeepsBestCheckpoint && ckpt is not null) store?.AddArtifact(runId, iteration, "best", ckpt.SaveBest(Info(epoch, batchInEpoch), StateDict()));
                         }
                     }
-                    if (ckpt is not null && ((_o.CheckpointInterval > 0 && iteration % _o.CheckpointInterval == 0) || last))
+                    if (ckpt is not null && root && ((_o.CheckpointInterval > 0 && iteration % _o.CheckpointInterval == 0) || last))
                     {
                         // The data position saved is that of the next batch: roll over to the next epoch when this one is exhausted.
                         var (e, b) = batchInEpoch >= data.BatchesPerEpoch ? (epoch + 1, 0L) : (epoch, batchInEpoch);
@@ -246,7 +267,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                 if (iteration >= total) break;
                 epoch++; batchInEpoch = 0;
             }
-            Finish(store, runId, iteration);
+            if (root) Finish(store, runId, iteration);
             store?.EndRun(runId, RunStore.Finished);
             return runId;
         }

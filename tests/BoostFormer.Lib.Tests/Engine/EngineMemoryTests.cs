@@ -29,7 +29,7 @@ public class EngineMemoryTests
         manual_seed(0);
         using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("segformer-b0", 5) with { drop_path_rate = 0.1 });
         model.train();
-        using var opt = TorchOptimizer.AdamW(new[] { new NamedParamGroup("all", model.named_parameters().ToList(), 1e-3, 0.01) });
+        using var opt = TrainingOptimizer.AdamW(new[] { new NamedParamGroup("all", model.named_parameters().ToList(), 1e-3, 0.01) });
         using var x = randn(2, 3, 64, 64);
         using var y = randint(0, 5, new long[] { 2, 64, 64 });
         double first = 0, last = 0;

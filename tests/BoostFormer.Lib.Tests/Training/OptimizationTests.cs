@@ -31,7 +31,7 @@ public class OptimizationTests
         using var scope = NewDisposeScope();
         using var p1 = new Parameter(Sin(6, 0.3).reshape(2, 3));
         using var p2 = new Parameter(Sin(4, 0.7));
-        using var opt = TorchOptimizer.AdamW(new[]
+        using var opt = TrainingOptimizer.AdamW(new[]
         {
             new NamedParamGroup("a", new[] { ("p1", p1) }, 1e-2, 0.05),
             new NamedParamGroup("b", new[] { ("p2", p2) }, 1e-1, 0.0),
@@ -56,8 +56,8 @@ public class OptimizationTests
         using var scope = NewDisposeScope();
         using var p = new Parameter(Sin(5, 0.4));
         using var q = new Parameter(Sin(5, 0.4));
-        using var o1 = TorchOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", p) }, 0.1, 0.01) });
-        using var o2 = TorchOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", q) }, 0.1, 0.01) });
+        using var o1 = TrainingOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", p) }, 0.1, 0.01) });
+        using var o2 = TrainingOptimizer.AdamW(new[] { new NamedParamGroup("g", new[] { ("w", q) }, 0.1, 0.01) });
         for (int t = 0; t < 2; t++) { o1.ZeroGrad(); p.pow(3).sum().backward(); o1.Step(); }
         using (no_grad()) q.copy_(p);
         var st = o1.StateDict();

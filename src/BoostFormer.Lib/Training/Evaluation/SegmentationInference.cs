@@ -26,6 +26,9 @@ public sealed record InferenceOptions
     public IReadOnlyList<double> Scales { get; init; } = new[] { 1.0 };
     /// <summary>Also run the horizontally flipped image.</summary>
     public bool Flip { get; init; }
+    /// <summary>Precision of the forward passes: with <see cref="Precision.Bf16"/> the images go in as bfloat16 (the model
+    /// must have been converted, e.g. <see cref="CheckpointEvaluation"/> does) and the logits come back as float32.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>The standard multi-scale + flip TTA.</summary>
     public static InferenceOptions MultiScaleFlip(InferenceMode mode = InferenceMode.Whole) =>
@@ -46,6 +49,11 @@ public static class SegmentationInference
     /// <summary>Scores [N, K, outH, outW] for <paramref name="image"/> [N, 3, H, W] given a logits function.</summary>
     public static Tensor Predict(Func<Tensor, Tensor> logitsOf, Tensor image, long outH, long outW, InferenceOptions options)
     {
+        if (options.Precision == Precision.Bf16)
+        {
+            var inner = logitsOf;
+            logitsOf = x => { using var low = x.to(ScalarType.BFloat16); using var l = inner(low); return l.to(ScalarType.Float32); };
+        }
         if (image.dim() != 4) throw new ArgumentException($"image must be [N, 3, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
         if (options.Scales.Count == 0 || options.Scales.Any(s => !(s > 0))) throw new ArgumentException("scales must be positive and non-empty", nameof(options));
         using var ng = no_grad();
@@ -64,11 +72,11 @@ public static class SegmentationInference
                 if (flip) logits = logits.flip(3);
                 logits = Resize(logits, outH, outW);
                 var part = options.IsAugmented ? logits.softmax(1) : logits;
-                acc = acc is null ? part : acc.add(part);
+                acc = acc is null ? part : acc.add(part, Scalars.One);
                 passes++;
             }
         }
-        return (passes == 1 ? acc! : acc!.div((double)passes)).MoveToOuterDisposeScope();
+        return (passes == 1 ? acc! : acc!.div(Scalars.Of(passes))).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits of the whole input, resized to its size.</summary>
@@ -103,8 +111,8 @@ public static class SegmentationInference
                 preds = zeros(new[] { n, l.shape[1], hImg, wImg });
                 preds.MoveToOuterDisposeScope();
             }
-            preds.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(l);
-            count.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(1.0);
+            preds.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(l, Scalars.One);
+            count.slice(2, y1, y2, 1).slice(3, x1, x2, 1).add_(Scalars.One, Scalars.One);
         }
         return preds!.div(count).MoveToOuterDisposeScope();
     }

@@ -46,7 +46,7 @@ public sealed class SegmentationLoss : IDisposable
         {
             var aux = Single(auxiliaryLogits, labels);
             auxValue = aux.item<float>();
-            total = main.add(aux, Options.AuxiliaryWeight);
+            total = main.add(aux, Scalars.Of(Options.AuxiliaryWeight));
         }
         parts = new LossBreakdown(main.item<float>(), auxValue);
         return total.MoveToOuterDisposeScope();
@@ -85,9 +85,10 @@ public sealed class SegmentationLoss : IDisposable
         var perPixel = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.None, Options.LabelSmoothing);
         var weighted = perPixel.mul(pixelWeight).sum();
         // mmseg's weight_reduce_loss: with avg_non_ignore, loss.sum() / (avg_factor + float32 eps); else loss.mean().
-        var loss = Options.AverageNonIgnored
-            ? weighted.div(target.ne(Options.IgnoreIndex).sum().item<long>() + 1.1920928955078125e-07)
-            : weighted.div((double)target.numel());
+        using var denominator = Scalars.Temporary(Options.AverageNonIgnored
+            ? target.ne(Scalars.OfInt(Options.IgnoreIndex)).sum().item<long>() + 1.1920928955078125e-07
+            : (double)target.numel());
+        var loss = weighted.div(denominator);
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -119,7 +120,7 @@ public sealed class SegmentationLoss : IDisposable
         using var ng = no_grad();
         using var scope = NewDisposeScope();
         var batchKept = (long)ohem.MinKept * labels.shape[0];
-        var valid = labels.ne(Options.IgnoreIndex);
+        var valid = labels.ne(Scalars.OfInt(Options.IgnoreIndex));
         var weight = zeros_like(labels, ScalarType.Float32);
         var nValid = valid.sum().item<long>();
         if (nValid == 0) return weight.MoveToOuterDisposeScope();
@@ -127,14 +128,15 @@ public sealed class SegmentationLoss : IDisposable
         if (ohem.Threshold is { } thresh)
         {
             var prob = logits.softmax(1);
-            var tmp = labels.masked_fill(labels.eq(Options.IgnoreIndex), 0L).unsqueeze(1);
+            var tmp = labels.masked_fill(labels.eq(Scalars.OfInt(Options.IgnoreIndex)), Scalars.OfInt(0)).unsqueeze(1);
             var gtProb = prob.gather(1, tmp).squeeze(1);
             var validProb = gtProb.masked_select(valid);
             var (sorted, _) = validProb.sort();
             var at = Math.Min(batchKept, sorted.numel() - 1);
             var minThreshold = sorted[at].item<float>();
             var threshold = Math.Max(minThreshold, thresh);
-            validWeight.masked_fill_(validProb.lt(threshold), 1.0);
+            using var thresholdS = Scalars.Temporary(threshold);
+            validWeight.masked_fill_(validProb.lt(thresholdS), Scalars.One);
         }
         else
         {

@@ -24,14 +24,17 @@ public static class GradientClipping
             total = stack(grads.Select(g => g.abs().max()).ToList()).max();
         else
         {
-            var norms = grads.Select(g => normType == 2.0 ? g.norm() : g.abs().pow(normType).sum().pow(1.0 / normType)).ToList();
+            using var p = Scalars.Temporary(normType);
+            using var inverse = Scalars.Temporary(1.0 / normType);
+            var norms = grads.Select(g => normType == 2.0 ? g.norm() : g.abs().pow(p).sum().pow(inverse)).ToList();
             var st = stack(norms);
-            total = normType == 2.0 ? st.norm() : st.abs().pow(normType).sum().pow(1.0 / normType);
+            total = normType == 2.0 ? st.norm() : st.abs().pow(p).sum().pow(inverse);
         }
         var totalNorm = total.item<float>();
         // As PyTorch: the coefficient is a float32 computation, clamped at 1.
         var coef = Math.Min((float)maxNorm / (totalNorm + 1e-6f), 1.0f);
-        foreach (var g in grads) g.mul_(coef);
+        using var coefS = Scalars.Temporary(coef);
+        foreach (var g in grads) g.mul_(coefS);
         return totalNorm;
     }
 }

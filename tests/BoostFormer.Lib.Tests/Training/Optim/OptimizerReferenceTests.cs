@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace BoostFormer.Lib.Tests.Training.Optim;
 
 /// <summary>
-/// The training loop's optimiser (<see cref="TorchOptimizer"/> over TorchSharp's AdamW and SGD) against PyTorch 1.13's
+/// The training loop's optimiser (<see cref="TrainingOptimizer"/>: AdamW and SGD written on TorchSharp tensors) against PyTorch 1.13's
 /// trajectories (OptimReferenceData.cs, made by make_optim_reference.py with python3-torch): same parameters, same
 /// synthetic gradients, several steps, one parameter without a gradient at step 2. The state written for a checkpoint
 /// and restored into a fresh optimiser continues the trajectory exactly.
@@ -66,7 +66,7 @@ public class OptimizerReferenceTests
     public void Sgd_matches_pytorch_step_by_step()
     {
         var ps = MakeParameters();
-        using var opt = TorchOptimizer.SGD(new[] { new NamedParamGroup("all", ps.Select((p, i) => ($"p{i}", p)).ToList(), 0.1, 0.0) }, momentum: 0.0);
+        using var opt = TrainingOptimizer.SGD(new[] { new NamedParamGroup("all", ps.Select((p, i) => ($"p{i}", p)).ToList(), 0.1, 0.0) }, momentum: 0.0);
         var worst = Follow("sgd_plain", ps, opt.ZeroGrad, opt.Step);
         worst.Should().BeLessThan(1e-6, "LibTorch 2.10 and PyTorch 1.13 may round the last bit differently, nothing more");
         foreach (var p in ps) p.Dispose();
@@ -76,15 +76,14 @@ public class OptimizerReferenceTests
     public void Adamw_groups_match_pytorch_step_by_step()
     {
         // PyTorch: AdamW([{params: p0, p1}, {params: p2, lr: 5e-2, weight_decay: 0, betas: (0.8, 0.99), eps: 1e-6}],
-        // lr=1e-2, weight_decay=0.1). Our factory shares betas/eps across groups, so the engine's AdamW is driven with
-        // the reference's per-group options here; TorchOptimizer adds only naming, learning rates and state (below).
+        // lr=1e-2, weight_decay=0.1).
         var ps = MakeParameters();
-        using var opt = optim.AdamW(new[]
+        using var opt = TrainingOptimizer.AdamW(new[]
         {
-            new AdamW.ParamGroup(ps.Take(2), lr: 1e-2, weight_decay: 0.1),
-            new AdamW.ParamGroup(ps.Skip(2), lr: 5e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weight_decay: 0.0),
-        }, lr: 1e-2, weight_decay: 0.1);
-        var worst = Follow("adamw_groups", ps, () => opt.zero_grad(), () => opt.step());
+            new NamedParamGroup("decay", new[] { ("p0", ps[0]), ("p1", ps[1]) }, 1e-2, 0.1),
+            new NamedParamGroup("head", new[] { ("p2", ps[2]) }, 5e-2, 0.0) { Beta1 = 0.8, Beta2 = 0.99, Eps = 1e-6 },
+        });
+        var worst = Follow("adamw_groups", ps, opt.ZeroGrad, opt.Step);
         worst.Should().BeLessThan(1e-6);
         foreach (var p in ps) p.Dispose();
     }
@@ -99,18 +98,18 @@ public class OptimizerReferenceTests
         };
         var a = MakeParameters();
         var b = MakeParameters();
-        using var straight = TorchOptimizer.AdamW(Groups(a));
+        using var straight = TrainingOptimizer.AdamW(Groups(a));
         for (int k = 0; k < 8; k++) { straight.ZeroGrad(); SetGrads(a, k); straight.Step(); }
 
         Dictionary<string, Tensor> saved;
-        using (var first = TorchOptimizer.AdamW(Groups(b)))
+        using (var first = TrainingOptimizer.AdamW(Groups(b)))
         {
             for (int k = 0; k < 4; k++) { first.ZeroGrad(); SetGrads(b, k); first.Step(); }
             saved = first.StateDict();
         }
         saved.Keys.Should().Contain(new[] { "state.0.step", "state.0.exp_avg", "state.0.exp_avg_sq", "state.2.exp_avg" });
         saved["state.2.step"].item<long>().Should().Be(3, "parameter 2 had no gradient at step 2");
-        using (var resumed = TorchOptimizer.AdamW(Groups(b)))
+        using (var resumed = TrainingOptimizer.AdamW(Groups(b)))
         {
             resumed.LoadStateDict(saved);
             for (int k = 4; k < 8; k++) { resumed.ZeroGrad(); SetGrads(b, k); resumed.Step(); }
@@ -120,7 +119,7 @@ public class OptimizerReferenceTests
         foreach (var t in saved.Values) t.Dispose();
 
         var bad = new Dictionary<string, Tensor>(saved.Where(kv => false)) { ["state.9.exp_avg"] = zeros(1) };
-        using var fresh = TorchOptimizer.AdamW(Groups(MakeParameters()));
+        using var fresh = TrainingOptimizer.AdamW(Groups(MakeParameters()));
         var act = () => fresh.LoadStateDict(bad);
         act.Should().Throw<InvalidDataException>();
     }
