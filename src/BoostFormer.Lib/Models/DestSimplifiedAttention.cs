@@ -68,7 +68,7 @@ public sealed class DestSimplifiedAttention : SegformerTokenMixerBase
         }
         var key = k.call(keysIn).reshape(b, h, d, -1);                            // [B, h, d, N']
         var m = key.size(-1);
-        var scores = query.matmul(key).mul_(1.0 / Math.Sqrt(d));                   // [B, h, N, N']
+        var scores = query.matmul(key).mul_(Scalars.Of(1.0 / Math.Sqrt(d)));                   // [B, h, N, N']
         var a = scores.max(-1).values;                                             // [B, h, N]
         var v = x.mean(new long[] { 2 }, keepdim: true).repeat(1, 1, h).transpose(-2, -1);   // [B, h, C]
         var outT = a.transpose(-2, -1).matmul(v);                                  // [B, N, C]

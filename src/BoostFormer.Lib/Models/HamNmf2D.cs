@@ -67,16 +67,16 @@ public sealed class HamNmf2D : nn.Module<Tensor, Tensor>
             {
                 var num = X.transpose(1, 2).bmm(B);
                 var den = C.bmm(B.transpose(1, 2).bmm(B));
-                C = C * (num / (den + eps));
+                C = C * (num / den.add(Scalars.Of(eps), Scalars.One));
                 num = X.bmm(C);
                 den = B.bmm(C.transpose(1, 2).bmm(C));
-                B = B * (num / (den + eps));
+                B = B * (num / den.add(Scalars.Of(eps), Scalars.One));
             }
         }
         // one-step gradient: one more coefficient update and the reconstruction carry the gradient
         var num2 = X.transpose(1, 2).bmm(B);
         var den2 = C.bmm(B.transpose(1, 2).bmm(B));
-        var coef = C * (num2 / (den2 + eps));
+        var coef = C * (num2 / den2.add(Scalars.Of(eps), Scalars.One));
         var y = B.bmm(coef.transpose(1, 2)).reshape(b, c, h, w);
         if (OpCount.Active)
         {

@@ -32,7 +32,7 @@ public sealed class SegnextAttentionModule : nn.Module<Tensor, Tensor>
         var a0 = conv0_2.call(conv0_1.call(a));
         var a1 = conv1_2.call(conv1_1.call(a));
         var a2 = conv2_2.call(conv2_1.call(a));
-        var sum = a + a0 + a1 + a2;
+        var sum = a.add(a0, Scalars.One).add_(a1, Scalars.One).add_(a2, Scalars.One);
         return (conv3.call(sum) * x).MoveToOuterDisposeScope();
     }
 }
@@ -63,7 +63,7 @@ public sealed class SegnextSpatialAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var y = proj_2.call(spatial_gating_unit.call(activation.call(proj_1.call(x))));
-        return (_shortcut ? y.add_(x) : y).MoveToOuterDisposeScope();
+        return (_shortcut ? y.add_(x, Scalars.One) : y).MoveToOuterDisposeScope();
     }
 }
 
@@ -144,8 +144,8 @@ public sealed class MscanBlock : SegformerEncoderLayerBase
     public MscanBlock(SegformerConfig config, int stage, double drop_path_prob) : base(nameof(MscanBlock))
     {
         var dim = config.hidden_sizes[stage];
-        using (var s = full(dim, LayerScaleInit)) layer_scale_1 = new Parameter(s);
-        using (var s = full(dim, LayerScaleInit)) layer_scale_2 = new Parameter(s);
+        using (var s = full(dim, Scalars.Of(LayerScaleInit))) layer_scale_1 = new Parameter(s);
+        using (var s = full(dim, Scalars.Of(LayerScaleInit))) layer_scale_2 = new Parameter(s);
         norm1 = nn.BatchNorm2d(dim, config.batch_norm_eps);
         attn = new SegnextSpatialAttention(dim);
         drop_path = new SegformerDropPath(drop_path_prob);
@@ -160,8 +160,8 @@ public sealed class MscanBlock : SegformerEncoderLayerBase
         var x = SegformerLayout.ToNCHW(hidden_states, height, width).contiguous();
         var ls1 = layer_scale_1.view(-1, 1, 1);
         var ls2 = layer_scale_2.view(-1, 1, 1);
-        x = x + drop_path.call(ls1 * attn.call(norm1.call(x)));
-        x = x + drop_path.call(ls2 * mlp.call(norm2.call(x)));
+        x = x.add(drop_path.call(ls1 * attn.call(norm1.call(x))), Scalars.One);
+        x = x.add(drop_path.call(ls2 * mlp.call(norm2.call(x))), Scalars.One);
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
     }
 }

@@ -41,7 +41,7 @@ public sealed class NotaHamBurger : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.relu(ham.call(input).add_(input)).MoveToOuterDisposeScope();
+        return nn.functional.relu(ham.call(input).add_(input, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
 

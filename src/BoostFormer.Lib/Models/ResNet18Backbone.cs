@@ -42,7 +42,7 @@ public sealed class ResNetBasicBlock : nn.Module<Tensor, Tensor>
         var y = nn.functional.relu(bn1.call(conv1.call(x)));
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return nn.functional.relu(y.add_(identity)).MoveToOuterDisposeScope();
+        return nn.functional.relu(y.add_(identity, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
 

@@ -62,7 +62,7 @@ public sealed class SegnextHamburger : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var enjoy = nn.functional.relu(ham_in.call(input));
         enjoy = ham_out.call(ham.call(enjoy));
-        return nn.functional.relu(enjoy.add_(input)).MoveToOuterDisposeScope();
+        return nn.functional.relu(enjoy.add_(input, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
 

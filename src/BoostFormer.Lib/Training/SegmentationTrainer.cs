@@ -164,7 +164,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
             var cwd = ChannelWiseDistillation.Loss(fwd.Logits, teacherLogits, _o.Distillation!);
             logged["loss_cwd"] = cwd.item<float>();
             logged["loss"] += logged["loss_cwd"];
-            var sum = total.add(cwd).MoveToOuterDisposeScope();
+            var sum = total.add(cwd, Scalars.One).MoveToOuterDisposeScope();
             total.Dispose();
             total = sum;
         }

@@ -40,9 +40,9 @@ public static class ChannelWiseDistillation
         if (t.shape[2] != student.shape[2] || t.shape[3] != student.shape[3])
             t = F.interpolate(t, new[] { student.shape[2], student.shape[3] }, mode: InterpolationMode.Bilinear, align_corners: false);
         var tau = options.Tau;
-        var logPs = F.log_softmax(student.reshape(n * c, -1).div(tau), 1);
-        var logPt = F.log_softmax(t.reshape(n * c, -1).div(tau), 1);
+        var logPs = F.log_softmax(student.reshape(n * c, -1).div(Scalars.Of(tau)), 1);
+        var logPt = F.log_softmax(t.reshape(n * c, -1).div(Scalars.Of(tau)), 1);
         var kl = (logPt.exp() * (logPt - logPs)).sum();
-        return kl.mul(options.Weight * tau * tau / (n * c)).MoveToOuterDisposeScope();
+        return kl.mul(Scalars.Of(options.Weight * tau * tau / (n * c))).MoveToOuterDisposeScope();
     }
 }

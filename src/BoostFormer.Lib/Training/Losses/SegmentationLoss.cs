@@ -70,7 +70,7 @@ public sealed class SegmentationLoss : IDisposable
 
         if (Options.Kind == SegmentationLossKind.Dice) return DiceLoss(x, target, Options.IgnoreIndex).MoveToOuterDisposeScope();
         var ce = CrossEntropy(x, target);
-        if (Options.Kind == SegmentationLossKind.CrossEntropyDice) ce = ce.add(DiceLoss(x, target, Options.IgnoreIndex), Options.DiceWeight);
+        if (Options.Kind == SegmentationLossKind.CrossEntropyDice) ce = ce.add(DiceLoss(x, target, Options.IgnoreIndex), Scalars.Of(Options.DiceWeight));
         return ce.MoveToOuterDisposeScope();
     }
 
@@ -103,13 +103,14 @@ public sealed class SegmentationLoss : IDisposable
         using var scope = NewDisposeScope();
         long n = logits.shape[0], k = logits.shape[1];
         var p = logits.softmax(1).reshape(n, k, -1);
-        var validMask = labels.ne(ignore_index);
+        var validMask = labels.ne(Scalars.OfInt(ignore_index));
         var v = validMask.to(logits.dtype).reshape(n, 1, -1);
-        var safe = labels.masked_fill(validMask.logical_not(), 0L);
+        var safe = labels.masked_fill(validMask.logical_not(), Scalars.OfInt(0));
         var t = F.one_hot(safe.reshape(n, -1), k).permute(0, 2, 1).to(logits.dtype);
-        var num = (p * t * v).sum(2).mul(2.0).add(smooth);
-        var den = (p.pow(exponent) * v).sum(2) + (t.pow(exponent) * v).sum(2) + smooth;
-        return (1.0 - num / den).mean(new long[] { 1 }).mean().MoveToOuterDisposeScope();
+        var num = (p * t * v).sum(2).mul(Scalars.Of(2.0)).add(Scalars.Of(smooth), Scalars.One);
+        var e = Scalars.Of(exponent);
+        var den = (p.pow(e) * v).sum(2).add((t.pow(e) * v).sum(2), Scalars.One).add_(Scalars.Of(smooth), Scalars.One);
+        return (num / den).neg().add_(Scalars.One, Scalars.One).mean(new long[] { 1 }).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>
