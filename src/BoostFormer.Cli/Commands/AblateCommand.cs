@@ -3,12 +3,13 @@ using BoostFormer.Profiling;
 
 namespace BoostFormer.Cli.Commands;
 
-/// <summary><c>boostformer ablate --table</c>: regenerates results/ablation.md and results/ablation.csv.</summary>
+/// <summary><c>boostformer ablate --table</c>: regenerates results/ablation.md and results/ablation.csv; <c>--family</c>: results/family.md and .csv.</summary>
 public sealed class AblateCommand : ICliCommand
 {
     public Command Build()
     {
         var table = new Option<bool>("--table") { Description = "Build the ablation table (base model, each BoostFormer switch alone, all together)." };
+        var family = new Option<bool>("--family") { Description = "Build the model family table (results/family.md, .csv): every named model and each zoo module in SegFormer-B0, beside published numbers." };
         var input = new Option<string>("--input") { Description = "Input size HxW for MACs and latency.", DefaultValueFactory = _ => "512x512" };
         var classes = new Option<int>("--classes") { Description = "Number of classes.", DefaultValueFactory = _ => 150 };
         var baseModel = new Option<string>("--base") { Description = "Base SegFormer the switches are applied to.", DefaultValueFactory = _ => "segformer-b2" };
@@ -18,11 +19,11 @@ public sealed class AblateCommand : ICliCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads for the latency runs." };
         var cmd = new Command("ablate", "BoostFormer ablation: params, MACs and CPU latency of each switch alone and all together.")
         {
-            table, input, classes, baseModel, outDir, warmup, runs, threads,
+            table, family, input, classes, baseModel, outDir, warmup, runs, threads,
         };
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
-            if (!parse.GetValue(table)) throw new ArgumentException("nothing to do: pass --table to build the ablation table");
+            if (!parse.GetValue(table) && !parse.GetValue(family)) throw new ArgumentException("nothing to do: pass --table (ablation table) or --family (model family table)");
             var options = new AblationOptions
             {
                 Input = InputSize.Parse(parse.GetValue(input)!),
@@ -32,6 +33,15 @@ public sealed class AblateCommand : ICliCommand
                 Runs = parse.GetValue(runs),
                 Threads = parse.GetValue(threads),
             };
+            if (parse.GetValue(family))
+            {
+                var fam = ModelFamily.Run(options, Console.Error.WriteLine);
+                var (fmd, fcsv) = fam.WriteTo(parse.GetValue(outDir)!);
+                Console.Write(fam.ToMarkdown());
+                Console.WriteLine();
+                Console.WriteLine($"wrote {fmd} and {fcsv}");
+                if (!parse.GetValue(table)) return ExitCodes.Success;
+            }
             var result = Ablation.Run(options, Console.Error.WriteLine);
             var (md, csv) = result.WriteTo(parse.GetValue(outDir)!);
             Console.Write(result.ToMarkdown());

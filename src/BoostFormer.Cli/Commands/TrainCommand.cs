@@ -16,7 +16,7 @@ public sealed class TrainCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string?>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5 (default segformer-b0)" };
+        var model = new Option<string?>("--model") { Description = "segformer-b0 … b5, boostformer-b0 … b5, nota-final, segnext-t (default segformer-b0)" };
         var config = new Option<string?>("--config") { Description = "A model config.json (any variant: BoostFormer switches, sizes) instead of --model" };
         var dataset = new Option<string>("--dataset") { Description = Datasets.Names(DatasetKind.Segmentation), DefaultValueFactory = _ => "camvid" };
         var root = new Option<string?>("--root") { Description = "Data root (default: $BOOSTFORMER_DATA)" };
@@ -52,6 +52,12 @@ public sealed class TrainCommand : ICliCommand
         var logEvery = new Option<long>("--log-every") { Description = "Plain-output progress line every N iterations", DefaultValueFactory = _ => 10 };
         var synthSize = new Option<int>("--synthetic-size") { DefaultValueFactory = _ => 128 };
         var maxPixels = CliOptions.MaxPixelsOption();
+        var lossKind = new Option<string>("--loss") { Description = "ce (cross-entropy), dice, or ce+dice", DefaultValueFactory = _ => "ce" };
+        var diceWeight = new Option<double>("--dice-weight") { Description = "Weight of the Dice term with --loss ce+dice", DefaultValueFactory = _ => 1.0 };
+        var teacher = new Option<string?>("--teacher") { Description = "Trained segmentation checkpoint to distil from (teacher–student training)" };
+        var distill = new Option<string?>("--distill") { Description = "Distillation loss with --teacher: cwd (channel-wise distillation, the default)" };
+        var distillTau = new Option<double>("--distill-tau") { Description = "CWD temperature τ", DefaultValueFactory = _ => 4.0 };
+        var distillWeight = new Option<double>("--distill-weight") { Description = "CWD loss weight λ", DefaultValueFactory = _ => 3.0 };
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel processes on this machine (runs mpiexec.mpich -n N; each takes an equal shard of every batch)", DefaultValueFactory = _ => 1 };
         var hosts = new Option<string?>("--hosts") { Description = "With --nproc: machines for mpiexec.mpich -hosts (e.g. node1:2,node2:2; see README, Data-parallel training)" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads per process (0 = the engine's default; --nproc N: cores / N)", DefaultValueFactory = _ => 0 };
@@ -60,6 +66,7 @@ public sealed class TrainCommand : ICliCommand
             model, config, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
             smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
             nproc, hosts, threads, maxPixels,
+            lossKind, diceWeight, teacher, distill, distillTau, distillWeight,
         };
         cmd.SetAction(pr => ExitCodes.Run(() => DistributedLaunch.LaunchIfRequested(pr.GetValue(nproc), pr.GetValue(hosts))
             ?? DistributedLaunch.RunRank(pr.GetValue(nproc), group => Train(pr, group))));
@@ -90,22 +97,38 @@ public sealed class TrainCommand : ICliCommand
             CliOptions.MaxPixels(pr.GetValue(maxPixels));
             CliOptions.WritableFile(pr.GetValue(db)!, "--db");
             if (pr.GetValue(output) is { } outDir) CliOptions.WritableFolder(outDir, "--output");
+            var kind = pr.GetValue(lossKind)!.Trim().ToLowerInvariant() switch
+            {
+                "ce" or "cross-entropy" => SegmentationLossKind.CrossEntropy,
+                "dice" => SegmentationLossKind.Dice,
+                "ce+dice" or "ce-dice" => SegmentationLossKind.CrossEntropyDice,
+                var other => throw new ArgumentException($"--loss must be ce, dice or ce+dice, got '{other}'"),
+            };
+            var teacherPath = pr.GetValue(teacher);
+            var distillName = pr.GetValue(distill);
+            if (distillName is not null && !distillName.Equals("cwd", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--distill must be cwd (channel-wise distillation), got '{distillName}'");
+            if (distillName is not null && teacherPath is null) throw new ArgumentException("--distill needs --teacher <checkpoint>");
+            if (teacherPath is not null && !File.Exists(teacherPath)) throw new FileNotFoundException($"--teacher: checkpoint not found: {teacherPath}", teacherPath);
+            var distillation = teacherPath is null ? null : new DistillationOptions(pr.GetValue(distillTau), pr.GetValue(distillWeight));
+            distillation?.Validate();
             var job = new SegmentationJob
             {
                 Model = spec, Dataset = ds, Root = pr.GetValue(root), CropSize = pr.GetValue(crop), BatchSize = pr.GetValue(batch),
                 Scale = pr.GetValue(scale) is { } sc ? CliOptions.Pair(sc, "--scale", "LONGxSHORT", minimum: CliOptions.MinimumSize) : null,
                 DropPath = pr.GetValue(dropPath), Pretrained = pr.GetValue(pretrained), ClassBalancedWeights = pr.GetValue(classWeights),
                 ValLimit = pr.GetValue(valLimit), TrainLimit = pr.GetValue(trainLimit), Database = pr.GetValue(db)!, OutputDirectory = pr.GetValue(output),
-                Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5), DataParallel = group,
+                Workers = pr.GetValue(workers), Synthetic = new SyntheticOptions(pr.GetValue(synthSize), 64, 5), Teacher = teacherPath, DataParallel = group,
                 Trainer = new SegmentationTrainerOptions
                 {
                     RunName = pr.GetValue(name) ?? $"{spec.Name}-{ds}", Iterations = its, Epochs = eps, LearningRate = pr.GetValue(lr), WeightDecay = pr.GetValue(wd),
                     WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
                     EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
                     Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
+                    Distillation = distillation,
                     Loss = new SegmentationLossOptions
                     {
-                        AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing),
+                        AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing), Kind = kind, DiceWeight = pr.GetValue(diceWeight),
                         Ohem = pr.GetValue(ohem) is { } t ? new OhemOptions(t, pr.GetValue(ohemMin)) : null,
                     },
                 },

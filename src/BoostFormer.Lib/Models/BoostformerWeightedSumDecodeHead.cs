@@ -7,7 +7,7 @@ namespace BoostFormer.Models;
 /// <summary>
 /// BoostFormer's weighted-sum decoder (switch f): the upsampled stage maps are multiplied by learned scalars
 /// (<c>weights</c> [stages, 1], initialised to 1) and summed — no concatenation, no fuse conv. At inference
-/// (<see cref="SegformerDecodeHeadBase.fused_inference"/>) each weight is folded into its stage's projection
+/// (<see cref="SegmentationDecodeHeadBase.fused_inference"/>) each weight is folded into its stage's projection
 /// (W′ᵢ = wᵢ·W_c,ᵢ) and applied before upsampling: the same map, faster.
 /// </summary>
 public sealed class BoostformerWeightedSumDecodeHead : SegformerDecodeHeadBase

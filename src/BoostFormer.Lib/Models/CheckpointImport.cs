@@ -76,7 +76,7 @@ public static class CheckpointImport
         return !zip && !pickle;
     }
 
-    /// <summary>Which naming scheme a state dict uses: <c>huggingface</c>, <c>nvlabs</c> or <c>mmseg</c>.</summary>
+    /// <summary>Which naming scheme a state dict uses: <c>huggingface</c>, <c>nvlabs</c>, <c>mmseg</c>, <c>segnext</c> (the official SegNeXt code's) or <c>torchvision</c> (a ResNet).</summary>
     public static string DetectNaming(IEnumerable<string> keys)
     {
         var ks = keys.ToList();
@@ -85,6 +85,10 @@ public static class CheckpointImport
         if (ks.Any(k => k.Contains("layers.", StringComparison.Ordinal) && (k.Contains("attn.attn.in_proj_weight", StringComparison.Ordinal) || k.Contains(".ffn.layers.", StringComparison.Ordinal)))
             || ks.Any(k => k.StartsWith("decode_head.convs.", StringComparison.Ordinal) || k.StartsWith("decode_head.fusion_conv.", StringComparison.Ordinal)))
             return "mmseg";
+        if (ks.Contains("conv1.weight") && ks.Contains("bn1.running_mean") && ks.Any(k => k.StartsWith("layer4.", StringComparison.Ordinal)))
+            return "torchvision";
+        if (ks.Any(k => k.Contains(".spatial_gating_unit.", StringComparison.Ordinal) || k.StartsWith("decode_head.hamburger.", StringComparison.Ordinal)))
+            return "segnext";
         if (ks.Any(k => Regex.IsMatch(k, @"(^|\.)(patch_embed\d|block\d)\.")) || ks.Any(k => k.StartsWith("decode_head.linear_c4.", StringComparison.Ordinal)))
             return "nvlabs";
         return "huggingface";
@@ -101,6 +105,9 @@ public static class CheckpointImport
         {
             "nvlabs" => SegformerKeyMapping.FromNvlabs(sd),
             "mmseg" => SegformerKeyMapping.FromMmseg(sd),
+            "segnext" => SegformerKeyMapping.Segnext.Import(sd),
+            // torchvision's ResNet: the backbone keys sit under the encoder; its ImageNet classifier (fc) has no place
+            "torchvision" => sd.Where(kv => !kv.Key.StartsWith("fc.", StringComparison.Ordinal)).ToDictionary(kv => "segformer.encoder." + kv.Key, kv => kv.Value),
             _ => new Dictionary<string, Tensor>(sd),
         };
     }

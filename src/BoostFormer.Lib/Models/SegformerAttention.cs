@@ -16,7 +16,7 @@ public sealed class SegformerAttention : SegformerAttentionBase
         RegisterComponents();
     }
 
-    public override SegformerEfficientSelfAttention SelfAttention => self;
+    public override SegformerEfficientSelfAttention? SelfAttention => self;
 
     public override (Tensor attention_output, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {
@@ -39,8 +39,38 @@ public sealed class BoostformerAttention : SegformerAttentionBase
         RegisterComponents();
     }
 
-    public override SegformerEfficientSelfAttention SelfAttention => self;
+    public override SegformerEfficientSelfAttention? SelfAttention => self;
 
     public override (Tensor attention_output, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions) =>
         self.call(hidden_states, height, width, output_attentions);
+}
+
+/// <summary>
+/// The attention block of a layer whose token mixer is not efficient self-attention (<see cref="SegformerTokenMixerBase"/>:
+/// DEST simplified attention, MSCA, …): the mixer (<c>self</c>), followed by SegFormer's output projection
+/// (<c>output</c>) when <see cref="SegformerConfig.attention_output"/> is on.
+/// </summary>
+public sealed class SegformerMixerAttention : SegformerAttentionBase
+{
+    public readonly SegformerTokenMixerBase self;
+    /// <summary>The output projection, or null.</summary>
+    public readonly SegformerSelfOutput? output;
+
+    public SegformerMixerAttention(SegformerTokenMixerBase self, SegformerSelfOutput? output) : base(nameof(SegformerMixerAttention))
+    {
+        this.self = self;
+        this.output = output;
+        register_module(nameof(self), self);
+        if (output is not null) register_module(nameof(output), output);
+    }
+
+    /// <summary>Registered by hand: the optional output projection must not be registered when absent.</summary>
+    protected override void RegisterComponents() { }
+
+    public override (Tensor attention_output, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
+    {
+        var mixed = self.call(hidden_states, height, width);
+        if (output is null) return (mixed, null);
+        using (mixed) return (output.call(mixed), null);
+    }
 }

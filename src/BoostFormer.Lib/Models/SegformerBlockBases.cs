@@ -39,8 +39,36 @@ public abstract class SegformerAttentionBase : nn.Module<Tensor, long, long, boo
 {
     protected SegformerAttentionBase(string name) : base(name) { }
 
-    /// <summary>The efficient self-attention inside (the subclass registers it as <c>self</c>).</summary>
-    public abstract SegformerEfficientSelfAttention SelfAttention { get; }
+    /// <summary>The efficient self-attention inside (the subclass registers it as <c>self</c>), or null when the token
+    /// mixer is another module (<see cref="SegformerTokenMixerBase"/>: DEST, MSCA, …).</summary>
+    public virtual SegformerEfficientSelfAttention? SelfAttention => null;
+}
+
+/// <summary>
+/// A token mixer that stands where efficient self-attention stands (<c>attention.self</c>) but is another module — DEST's
+/// simplified attention, SegNeXt's MSCA, … —: tokens [B, H·W, C] on an H×W grid in, tokens [B, H·W, C] out.
+/// </summary>
+public abstract class SegformerTokenMixerBase : nn.Module<Tensor, long, long, Tensor>
+{
+    protected SegformerTokenMixerBase(string name) : base(name) { }
+}
+
+/// <summary>
+/// The decoder (<c>decode_head</c>) of a segmentation model: the four stage outputs (NCHW, strides 4, 8, 16, 32) in,
+/// logits [B, num_labels, H/s, W/s] out, s = <see cref="OutputStride"/>.
+/// </summary>
+public abstract class SegmentationDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>, Tensor>
+{
+    protected SegmentationDecodeHeadBase(string name) : base(name) { }
+
+    /// <summary>
+    /// Use a faster inference path computing the same logits where the head has one (eval mode, no gradients, not while
+    /// the profiler records the published graph). Default on; heads without one ignore it.
+    /// </summary>
+    public bool fused_inference { get; set; } = true;
+
+    /// <summary>The input-to-logits size ratio (4 for the all-MLP decoders, 8 for the HamBurger heads).</summary>
+    public virtual int OutputStride => 4;
 }
 
 /// <summary>

@@ -83,6 +83,42 @@ public sealed record SegformerConfig
     /// <summary>A LayerNorm closing each encoder stage (SegFormer has one; the BoostFormer reference has none).</summary>
     public bool encoder_layer_norm { get; init; } = true;
 
+    // ------------------------------------------------------------------ other published modules (the model zoo)
+    /// <summary>
+    /// The token mixer of attention layers (<c>attention.self</c>): <c>efficient</c> (SegFormer's efficient
+    /// self-attention), <c>lsra</c> (PVTv2 linear spatial-reduction attention: keys/values from a 7×7 adaptive pool,
+    /// 1x1 conv, LayerNorm, GELU, one fused <c>kv</c> projection), <c>dest</c> (DEST simplified attention: max over
+    /// keys, no value projection), <c>msca</c> (SegNeXt multi-scale convolutional attention). See <see cref="ZooModule"/>.
+    /// </summary>
+    public string attention_type { get; init; } = ZooModule.AttentionEfficient;
+    /// <summary>The attention output projection (<c>attention.output.dense</c>, SegFormer's SelfOutput) after the token
+    /// mixer. The NOTA team's final model has none (with SegFormer's residual order, unlike BoostFormer's switch d).</summary>
+    public bool attention_output { get; init; } = true;
+    /// <summary>The channel mixer (<c>mlp</c>): <c>mix_ffn</c> (SegFormer) or <c>dest_mix_ffn</c> (DEST's: 1x1 conv, BatchNorm,
+    /// 3x3 depthwise conv, BatchNorm, ReLU, 1x1 conv).</summary>
+    public string mlp_type { get; init; } = ZooModule.MlpMixFfn;
+    /// <summary>The decoder: <c>all_mlp</c> (SegFormer; or the weighted sum with switch f), <c>ham</c> (the NOTA team's
+    /// HamDecoder: stages 2–4 at 1/8, 1x1 squeeze + ReLU, parameter-free HamBurger, classifier) or <c>light_ham</c>
+    /// (SegNeXt's LightHamHead).</summary>
+    public string decoder_type { get; init; } = ZooModule.DecoderAllMlp;
+    /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields) or <c>mscan</c>
+    /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales).</summary>
+    public string encoder_type { get; init; } = ZooModule.EncoderMit;
+    /// <summary>With the ResNet-18 encoder: layer3 and layer4 keep stride 1 with dilations 2 and 4 (output stride 8, mmseg's "D8").</summary>
+    public bool resnet_dilated { get; init; }
+    /// <summary>Rank R of the HamBurger's NMF (MD_R): 64 in the team's decoder, 16 in SegNeXt-T.</summary>
+    public int ham_rank { get; init; } = 64;
+    /// <summary>Multiplicative-update steps of the NMF in training (6).</summary>
+    public int ham_train_steps { get; init; } = 6;
+    /// <summary>Multiplicative-update steps of the NMF at inference (6 in the team's decoder, 7 in SegNeXt).</summary>
+    public int ham_eval_steps { get; init; } = 6;
+    /// <summary>Width of the LightHamHead's Hamburger (<c>ham_channels</c>; its output width is <see cref="decoder_hidden_size"/>).</summary>
+    public int ham_channels { get; init; } = 256;
+
+    /// <summary>True when the encoder is built of the Mix Transformer's attention/PoolFormer layers (not MSCAN).</summary>
+    [JsonIgnore]
+    public bool IsMitEncoder => encoder_type == ZooModule.EncoderMit;
+
     /// <summary>True when stage <paramref name="stage"/> is built of PoolFormer layers.</summary>
     public bool IsPoolFormerStage(int stage) => poolformer_blocks && poolformer_stages.Contains(stage);
     /// <summary>True when stage <paramref name="stage"/> uses pooled key/value attention.</summary>
@@ -115,6 +151,9 @@ public sealed record SegformerConfig
         if (pooled_kv_attention && kv_pool_size <= 0) throw new ArgumentException($"SegformerConfig.kv_pool_size must be positive with pooled_kv_attention, got {kv_pool_size}");
         if (num_labels <= 0) throw new ArgumentException($"SegformerConfig.num_labels must be positive, got {num_labels}");
         if (decoder_hidden_size <= 0) throw new ArgumentException($"SegformerConfig.decoder_hidden_size must be positive, got {decoder_hidden_size}");
+        ZooModule.ValidateChoices(this);
+        if (ham_rank <= 0 || ham_train_steps < 0 || ham_eval_steps < 0 || ham_channels <= 0)
+            throw new ArgumentException($"SegformerConfig: ham_rank ({ham_rank}) and ham_channels ({ham_channels}) must be positive and the NMF step counts ({ham_train_steps}, {ham_eval_steps}) non-negative");
         if (hidden_act != "gelu") throw new ArgumentException($"SegformerConfig.hidden_act '{hidden_act}' is not supported (only 'gelu')");
         if (drop_path_rate is < 0 or >= 1) throw new ArgumentException($"SegformerConfig.drop_path_rate must be in [0, 1), got {drop_path_rate}");
         return this;
@@ -142,11 +181,12 @@ public sealed record SegformerConfig
 
     /// <summary>Names accepted by <see cref="FromName"/>.</summary>
     public static IReadOnlyList<string> KnownNames { get; } =
-        Enumerable.Range(0, 6).SelectMany(i => new[] { $"segformer-b{i}", $"boostformer-b{i}", $"mit-b{i}" }).ToArray();
+        Enumerable.Range(0, 6).SelectMany(i => new[] { $"segformer-b{i}", $"boostformer-b{i}", $"mit-b{i}" }).Concat(ZooModels.Names).ToArray();
 
     /// <summary>
     /// <c>segformer-b0..b5</c> (SegFormer), <c>boostformer-b0..b5</c> (all BoostFormer switches on with the SegFormer sizes),
-    /// <c>mit-b0..b5</c> (same as segformer; the name of encoder-only checkpoints). Case-insensitive; "nvidia/" prefixes and
+    /// <c>mit-b0..b5</c> (same as segformer; the name of encoder-only checkpoints), and the other named models of
+    /// <see cref="ZooModels"/> (<c>nota-final</c>, <c>segnext-t</c>). Case-insensitive; "nvidia/" prefixes and
     /// suffixes such as "-finetuned-ade-512-512" are ignored.
     /// </summary>
     public static SegformerConfig FromName(string name, int numLabels = 150)
@@ -155,6 +195,7 @@ public sealed record SegformerConfig
         var n = name.Trim().ToLowerInvariant();
         var slash = n.LastIndexOf('/');
         if (slash >= 0) n = n[(slash + 1)..];
+        if (ZooModels.TryFromName(n, numLabels) is { } zoo) return zoo;
         foreach (var (prefix, boost) in new[] { ("segformer-b", false), ("boostformer-b", true), ("mit-b", false) })
         {
             if (!n.StartsWith(prefix, StringComparison.Ordinal) || n.Length <= prefix.Length) continue;
@@ -238,7 +279,7 @@ public sealed record SegformerConfig
     /// <summary>A short description of the switches that are on (their <see cref="BoostformerSwitch.Tag"/>s), for tables and logs.</summary>
     public string SwitchSummary()
     {
-        var on = BoostformerSwitch.All.Where(s => s.IsOn(this)).Select(s => s.Tag).ToList();
+        var on = BoostformerSwitch.All.Where(s => s.IsOn(this)).Select(s => s.Tag).Concat(ZooModule.All.Where(m => m.IsOn(this)).Select(m => m.Tag)).ToList();
         return on.Count == 0 ? "segformer" : string.Join("+", on);
     }
 }

@@ -9,7 +9,7 @@ namespace BoostFormer.Models;
 /// (<c>linear_c.i</c>) and upsampled bilinearly (align_corners=false) to the first stage's 1/4 resolution; the subclass
 /// fuses the four maps into one; then BatchNorm, ReLU, dropout and a 1x1 <c>classifier</c>.
 /// </summary>
-public abstract class SegformerDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>, Tensor>
+public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
 {
     public readonly ModuleList<SegformerMLP> linear_c;
     public readonly BatchNorm2d batch_norm;
@@ -17,12 +17,6 @@ public abstract class SegformerDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>,
     public readonly Dropout dropout;
     public readonly Conv2d classifier;
     public readonly SegformerConfig config;
-
-    /// <summary>
-    /// Use a faster inference path computing the same logits where the head has one (eval mode, no gradients, not while
-    /// the profiler records the published graph). Default on; see <see cref="SegformerDecodeHead"/>.
-    /// </summary>
-    public bool fused_inference { get; set; } = true;
 
     protected SegformerDecodeHeadBase(string name, SegformerConfig config) : base(name)
     {
@@ -35,7 +29,7 @@ public abstract class SegformerDecodeHeadBase : nn.Module<IReadOnlyList<Tensor>,
         classifier = nn.Conv2d(config.decoder_hidden_size, config.num_labels, 1);
     }
 
-    /// <summary>True when <see cref="fused_inference"/> may be taken for this call.</summary>
+    /// <summary>True when <see cref="SegmentationDecodeHeadBase.fused_inference"/> may be taken for this call.</summary>
     protected bool InferenceOnly => fused_inference && !training && !is_grad_enabled() && !Profiling.OpCount.Active;
 
     /// <summary>The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW).</summary>
@@ -104,7 +98,7 @@ public sealed class SegformerDecodeHead : SegformerDecodeHeadBase
     public readonly Conv2d linear_fuse;
 
     /// <summary>
-    /// <see cref="SegformerDecodeHeadBase.fused_inference"/> here folds <c>linear_fuse</c> into each stage's projection
+    /// <see cref="SegmentationDecodeHeadBase.fused_inference"/> here folds <c>linear_fuse</c> into each stage's projection
     /// (W′ᵢ = W_fuse,ᵢ·W_c,ᵢ, b′ᵢ = W_fuse,ᵢ·b_c,ᵢ) and projects before upsampling. Bilinear upsampling and a per-pixel
     /// affine map commute (the interpolation weights sum to 1), so the logits are unchanged while the 1x1 convs run at
     /// each stage's own resolution instead of on four full-resolution maps.

@@ -15,8 +15,15 @@ namespace BoostFormer.Models;
 public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, long, bool, (Tensor context, Tensor? attention_probs)>
 {
     public readonly Linear query;
-    public readonly Linear key;
-    public readonly Linear value;
+    /// <summary>The key projection; null when keys and values come from one fused projection (<see cref="kv"/>).</summary>
+    public readonly Linear? key;
+    /// <summary>The value projection; null when keys and values come from one fused projection (<see cref="kv"/>).</summary>
+    public readonly Linear? value;
+    /// <summary>
+    /// Keys and values from one linear layer C → 2C (the first C outputs are the keys), as PVTv2 and the NOTA team's LSRA
+    /// write it (<c>attention.self.kv</c>); null when <see cref="key"/> and <see cref="value"/> are separate.
+    /// </summary>
+    public readonly Linear? kv;
     public readonly Dropout dropout;
     /// <summary>
     /// Shortens the key/value sequence. Its submodules are registered here under their own names (<c>sr</c>,
@@ -39,7 +46,7 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
     private readonly double _dropoutProb;
 
     public SegformerEfficientSelfAttention(int hidden_size, int num_attention_heads, SegformerKeyValueReducerBase key_value_reducer,
-        double attention_probs_dropout_prob = 0)
+        double attention_probs_dropout_prob = 0, bool fused_kv = false)
         : base(nameof(SegformerEfficientSelfAttention))
     {
         if (hidden_size % num_attention_heads != 0)
@@ -49,14 +56,22 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
         attention_head_size = hidden_size / num_attention_heads;
         _dropoutProb = attention_probs_dropout_prob;
         query = nn.Linear(hidden_size, hidden_size);
-        key = nn.Linear(hidden_size, hidden_size);
-        value = nn.Linear(hidden_size, hidden_size);
+        if (fused_kv) kv = nn.Linear(hidden_size, 2 * hidden_size);
+        else
+        {
+            key = nn.Linear(hidden_size, hidden_size);
+            value = nn.Linear(hidden_size, hidden_size);
+        }
         dropout = nn.Dropout(attention_probs_dropout_prob);
         this.key_value_reducer = key_value_reducer;
-        // By hand: query, key, value, dropout, then the reducer's submodules under their own names (sr, layer_norm / norm).
+        // By hand: query, key, value (or kv), dropout, then the reducer's submodules under their own names (sr, layer_norm / norm).
         register_module(nameof(query), query);
-        register_module(nameof(key), key);
-        register_module(nameof(value), value);
+        if (kv is not null) register_module(nameof(kv), kv);
+        else
+        {
+            register_module(nameof(key), key!);
+            register_module(nameof(value), value!);
+        }
         register_module(nameof(dropout), dropout);
         foreach (var (name, child) in key_value_reducer.named_children()) register_module(name, child);
     }
@@ -96,8 +111,18 @@ public sealed class SegformerEfficientSelfAttention : nn.Module<Tensor, long, lo
         using var scope = NewDisposeScope();
         var q = TransposeForScores(query.call(hidden_states));
         var kvInput = key_value_reducer.call(hidden_states, height, width);
-        var k = TransposeForScores(key.call(kvInput));
-        var v = TransposeForScores(value.call(kvInput));
+        Tensor k, v;
+        if (kv is not null)
+        {
+            var both = kv.call(kvInput);
+            k = TransposeForScores(both.narrow(-1, 0, hidden_size));
+            v = TransposeForScores(both.narrow(-1, hidden_size, hidden_size));
+        }
+        else
+        {
+            k = TransposeForScores(key!.call(kvInput));
+            v = TransposeForScores(value!.call(kvInput));
+        }
         if (OpCount.Active)
         {
             long bh = q.shape[0] * q.shape[1], n = q.shape[2], m = k.shape[2], d = attention_head_size;

@@ -28,10 +28,24 @@ public sealed class SegformerEncoder : nn.Module
     public readonly ModuleList<ModuleList<SegformerEncoderLayerBase>> block;
     public readonly ModuleList<LayerNorm>? layer_norm;
     public readonly SegformerConfig config;
+    // The ResNet-18 of encoder_type "resnet18" (held in an array so it is not registered as a child: its own children are
+    // registered directly under the encoder, giving torchvision's keys segformer.encoder.conv1, …layer4.1.bn2).
+    private readonly ResNet18Backbone[] _resnet = Array.Empty<ResNet18Backbone>();
+
+    /// <summary>The ResNet-18 backbone when <see cref="SegformerConfig.encoder_type"/> is <c>resnet18</c>, else null.</summary>
+    public ResNet18Backbone? Resnet => _resnet.Length > 0 ? _resnet[0] : null;
 
     public SegformerEncoder(SegformerConfig config) : base(nameof(SegformerEncoder))
     {
         this.config = config.Validate();
+        if (config.encoder_type == ZooModule.EncoderResnet18)
+        {
+            patch_embeddings = new ModuleList<SegformerPatchEmbeddingsBase>();
+            block = new ModuleList<ModuleList<SegformerEncoderLayerBase>>();
+            _resnet = new[] { new ResNet18Backbone(config.num_channels, config.resnet_dilated) };
+            foreach (var (name, child) in _resnet[0].named_children()) register_module(name, child);
+            return;
+        }
         var total = config.depths.Sum();
         var dpr = Enumerable.Range(0, total).Select(i => total > 1 ? config.drop_path_rate * i / (total - 1) : 0.0).ToArray();
         patch_embeddings = new ModuleList<SegformerPatchEmbeddingsBase>();
@@ -50,11 +64,18 @@ public sealed class SegformerEncoder : nn.Module
         RegisterComponents();
     }
 
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) foreach (var r in _resnet) r.Dispose();
+    }
+
     /// <summary>Runs the four stages on <paramref name="pixel_values"/> [B, 3, H, W].</summary>
     public SegformerEncoderOutput forward(Tensor pixel_values, bool output_attentions = false)
     {
         if (pixel_values.dim() != 4 || pixel_values.size(1) != config.num_channels)
             throw new ArgumentException($"pixel_values must be [B, {config.num_channels}, H, W], got [{string.Join(", ", pixel_values.shape)}]", nameof(pixel_values));
+        if (Resnet is { } resnet) return new SegformerEncoderOutput(resnet.call(pixel_values), output_attentions ? new List<Tensor?>() : null);
         using var scope = NewDisposeScope();
         var hidden = new List<Tensor>();
         var attentions = output_attentions ? new List<Tensor?>() : null;

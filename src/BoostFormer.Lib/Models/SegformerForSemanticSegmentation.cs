@@ -30,7 +30,7 @@ public sealed record SemanticSegmenterOutput(Tensor logits, Tensor? loss, IReadO
 public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
 {
     public readonly SegformerModel segformer;
-    public readonly SegformerDecodeHeadBase decode_head;
+    public readonly SegmentationDecodeHeadBase decode_head;
     public readonly SegformerConfig config;
 
     public SegformerForSemanticSegmentation(SegformerConfig config) : base(nameof(SegformerForSemanticSegmentation))
@@ -174,7 +174,7 @@ public sealed class SegformerForImageClassification : nn.Module<Tensor, Tensor>
 /// <summary>Hugging Face's SegFormer initialisation.</summary>
 public static class SegformerInit
 {
-    /// <summary>Linear and conv weights ~ N(0, initializer_range) with zero bias; LayerNorm weight 1, bias 0 (HF <c>_init_weights</c>).
+    /// <summary>Linear and conv weights ~ N(0, initializer_range) with zero bias; LayerNorm (and GroupNorm) weight 1, bias 0 (HF <c>_init_weights</c>).
     /// BatchNorm, layer scales and decoder weights keep their constructor values.</summary>
     public static void InitWeights(nn.Module model, SegformerConfig config)
     {
@@ -194,6 +194,11 @@ public static class SegformerInit
                 case LayerNorm ln:
                     if (ln.weight is not null) nn.init.ones_(ln.weight);
                     if (ln.bias is not null) nn.init.zeros_(ln.bias);
+                    break;
+                case GroupNorm gn:
+                    // PyTorch's GroupNorm.reset_parameters (TorchSharp 0.107 leaves the affine parameters uninitialised)
+                    if (gn.weight is not null) nn.init.ones_(gn.weight);
+                    if (gn.bias is not null) nn.init.zeros_(gn.bias);
                     break;
             }
         }

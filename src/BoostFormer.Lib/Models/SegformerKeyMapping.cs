@@ -66,6 +66,19 @@ public static class SegformerKeyMapping
         new("decode_head.classifier.", "decode_head.conv_seg."),
     });
 
+    /// <summary>
+    /// The official SegNeXt code's naming (Visual-Attention-Network/SegNeXt, mmseg 0.x <c>MSCAN</c> + <c>LightHamHead</c>):
+    /// <c>backbone.patch_embed1.proj.0</c>, <c>backbone.block1.0.attn.spatial_gating_unit.conv0</c>, <c>backbone.norm1</c>;
+    /// inside a stage our MSCAN modules already carry mmseg's names, and the head's keys (<c>decode_head.squeeze.conv</c>,
+    /// <c>decode_head.hamburger.ham_in.conv</c>, <c>decode_head.conv_seg</c>) are the same in both.
+    /// </summary>
+    public static KeyNaming Segnext { get; } = new("segnext", "backbone.", new[] { "backbone." }, new KeyRule[]
+    {
+        new("segformer.encoder.patch_embeddings.{i}.", "patch_embed{i+1}."),
+        new("segformer.encoder.block.{i}.{j}.", "block{i+1}.{j}."),
+        new("segformer.encoder.layer_norm.{i}.", "norm{i+1}."),
+    });
+
     /// <summary>NVlabs (original SegFormer repo / mit_b*.pth) → Hugging Face.</summary>
     public static Dictionary<string, Tensor> FromNvlabs(IReadOnlyDictionary<string, Tensor> sd) => Nvlabs.Import(sd);
 

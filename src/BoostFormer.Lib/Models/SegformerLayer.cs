@@ -29,7 +29,7 @@ public abstract class SegformerAttentionLayerBase : SegformerEncoderLayerBase
         RegisterComponents();
     }
 
-    public override SegformerEfficientSelfAttention SelfAttention => attention.SelfAttention;
+    public override SegformerEfficientSelfAttention? SelfAttention => attention.SelfAttention;
 }
 
 /// <summary>
@@ -40,7 +40,7 @@ public sealed class SegformerLayer : SegformerAttentionLayerBase
 {
     public SegformerLayer(SegformerConfig config, int stage, double drop_path_prob)
         : base(nameof(SegformerLayer), config, stage, drop_path_prob,
-               new SegformerAttention(SegformerModules.SelfAttention(config, stage), new SegformerSelfOutput(config.hidden_sizes[stage], config.hidden_dropout_prob))) { }
+               SegformerModules.Attention(config, stage)) { }
 
     public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {

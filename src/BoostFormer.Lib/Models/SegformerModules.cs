@@ -11,6 +11,9 @@ public static class SegformerModules
     public static SegformerPatchEmbeddingsBase PatchEmbeddings(SegformerConfig config, int stage)
     {
         var inCh = stage == 0 ? config.num_channels : config.hidden_sizes[stage - 1];
+        if (config.encoder_type == ZooModule.EncoderMscan)
+            return stage == 0 ? new MscanStemConv(inCh, config.hidden_sizes[0], config.batch_norm_eps)
+                              : new MscanOverlapPatchEmbed(inCh, config.hidden_sizes[stage], config.batch_norm_eps);
         return config.pooling_patch_embedding
             ? new BoostformerPoolingPatchEmbeddings(config.patch_sizes[stage], config.strides[stage], inCh, config.hidden_sizes[stage], config.layer_norm_eps)
             : new SegformerOverlapPatchEmbeddings(config.patch_sizes[stage], config.strides[stage], inCh, config.hidden_sizes[stage], config.layer_norm_eps);
@@ -21,20 +24,47 @@ public static class SegformerModules
     /// attention layer — SegFormer's, or BoostFormer's without output projection and with the reference order (switch d).
     /// </summary>
     public static SegformerEncoderLayerBase EncoderLayer(SegformerConfig config, int stage, double drop_path_prob) =>
-        config.IsPoolFormerStage(stage) ? new BoostformerPoolFormerLayer(config, stage, drop_path_prob)
+        config.encoder_type == ZooModule.EncoderMscan ? new MscanBlock(config, stage, drop_path_prob)
+        : config.IsPoolFormerStage(stage) ? new BoostformerPoolFormerLayer(config, stage, drop_path_prob)
         : config.remove_self_output ? new BoostformerLayer(config, stage, drop_path_prob)
         : new SegformerLayer(config, stage, drop_path_prob);
 
-    /// <summary>The efficient self-attention of stage <paramref name="stage"/>, with its key/value reducer.</summary>
+    /// <summary>
+    /// The attention block (<c>attention</c>) of a SegFormer-order layer of stage <paramref name="stage"/>: the token mixer
+    /// of <see cref="SegformerConfig.attention_type"/> (<c>attention.self</c>), followed by the output projection
+    /// (<c>attention.output</c>) unless <see cref="SegformerConfig.attention_output"/> is off.
+    /// </summary>
+    public static SegformerAttentionBase Attention(SegformerConfig config, int stage)
+    {
+        var hidden = config.hidden_sizes[stage];
+        SegformerSelfOutput? Output() => config.attention_output ? new SegformerSelfOutput(hidden, config.hidden_dropout_prob) : null;
+        switch (config.attention_type)
+        {
+            case ZooModule.AttentionEfficient or ZooModule.AttentionLsra:
+                var self = SelfAttention(config, stage);
+                return config.attention_output ? new SegformerAttention(self, Output()!) : new BoostformerAttention(self);
+            case ZooModule.AttentionDest:
+                return new SegformerMixerAttention(new DestSimplifiedAttention(hidden, config.num_attention_heads[stage], config.sr_ratios[stage], config.batch_norm_eps), Output());
+            case ZooModule.AttentionMsca:
+                return new SegformerMixerAttention(new SegnextMscaTokenMixer(hidden), Output());
+            default:
+                throw new ArgumentException($"SegformerConfig.attention_type '{config.attention_type}' is not known");
+        }
+    }
+
+    /// <summary>The efficient self-attention of stage <paramref name="stage"/>, with its key/value reducer (one fused
+    /// <c>kv</c> projection for LSRA, as PVTv2 and the NOTA team write it).</summary>
     public static SegformerEfficientSelfAttention SelfAttention(SegformerConfig config, int stage) =>
-        new(config.hidden_sizes[stage], config.num_attention_heads[stage], KeyValueReducer(config, stage), config.attention_probs_dropout_prob);
+        new(config.hidden_sizes[stage], config.num_attention_heads[stage], KeyValueReducer(config, stage), config.attention_probs_dropout_prob,
+            fused_kv: config.attention_type == ZooModule.AttentionLsra);
 
     /// <summary>
     /// How stage <paramref name="stage"/>'s attention shortens keys and values: pooling in the pooled stages (switch c),
     /// else the reduction conv when R &gt; 1, else nothing.
     /// </summary>
     public static SegformerKeyValueReducerBase KeyValueReducer(SegformerConfig config, int stage) =>
-        config.IsPooledKvStage(stage) ? new BoostformerKeyValuePooling(config.hidden_sizes[stage], config.kv_pool_size, config.layer_norm_eps)
+        config.attention_type == ZooModule.AttentionLsra ? new PvtLinearSpatialReduction(config.hidden_sizes[stage], config.kv_pool_size, config.layer_norm_eps)
+        : config.IsPooledKvStage(stage) ? new BoostformerKeyValuePooling(config.hidden_sizes[stage], config.kv_pool_size, config.layer_norm_eps)
         : config.sr_ratios[stage] > 1 ? new SegformerSequenceReduction(config.hidden_sizes[stage], config.sr_ratios[stage], config.layer_norm_eps)
         : new SegformerNoReduction();
 
@@ -46,11 +76,20 @@ public static class SegformerModules
     {
         var hidden = config.hidden_sizes[stage];
         var mlpHidden = hidden * config.mlp_ratios[stage];
+        if (config.mlp_type == ZooModule.MlpDestMixFfn) return new DestMixFFN(hidden, mlpHidden, config.hidden_dropout_prob, config.batch_norm_eps);
         if (config.mix_cfn) return new BoostformerMixCFN(hidden, mlpHidden, underscoreNames: !poolFormerLayer, config.batch_norm_eps);
         return poolFormerLayer ? new BoostformerConvMixFFN(hidden, mlpHidden) : new SegformerMixFFN(hidden, mlpHidden, hidden, config.hidden_dropout_prob);
     }
 
-    /// <summary>The decoder: SegFormer's concatenation + 1x1 fuse, or the weighted sum (switch f).</summary>
-    public static SegformerDecodeHeadBase DecodeHead(SegformerConfig config) =>
-        config.weighted_sum_decoder ? new BoostformerWeightedSumDecodeHead(config) : new SegformerDecodeHead(config);
+    /// <summary>The decoder: SegFormer's concatenation + 1x1 fuse, or the weighted sum (switch f), or a HamBurger head
+    /// (<see cref="SegformerConfig.decoder_type"/>).</summary>
+    public static SegmentationDecodeHeadBase DecodeHead(SegformerConfig config) => config.decoder_type switch
+    {
+        ZooModule.DecoderHam => new NotaHamDecodeHead(config),
+        ZooModule.DecoderLightHam => new SegnextLightHamHead(config),
+        ZooModule.DecoderDeepLabV3Plus => new DeepLabV3PlusHead(config),
+        ZooModule.DecoderPsp => new PspHead(config),
+        ZooModule.DecoderUnet => new UnetDecodeHead(config),
+        _ => config.weighted_sum_decoder ? new BoostformerWeightedSumDecodeHead(config) : new SegformerDecodeHead(config),
+    };
 }

@@ -35,6 +35,11 @@ public sealed record SegmentationJob : TrainingJob
     public SyntheticOptions Synthetic { get; init; } = new(128, 64, 5);
     /// <summary>Trainer hyper-parameters (iterations, lr, losses, intervals, seeds, resume).</summary>
     public SegmentationTrainerOptions Trainer { get; init; } = new() { Iterations = 1000 };
+    /// <summary>
+    /// A trained segmentation checkpoint to distil from (teacher–student training, <see cref="SegmentationTrainerOptions.Distillation"/>
+    /// defaults to CWD with τ = 4, λ = 3 when only this is set); the teacher is rebuilt from the configuration it records.
+    /// </summary>
+    public string? Teacher { get; init; }
 
     /// <summary>
     /// Data-parallel process group (null = one process): each rank trains on its shard of every global batch of
@@ -78,6 +83,14 @@ public sealed record SegmentationJob : TrainingJob
             loss = loss with { ClassWeights = w };
             log?.Invoke("class weights (median frequency): " + string.Join(", ", w.Select(x => x.ToString("F3", CultureInfo.InvariantCulture))));
         }
+        LoadedSegmentationModel? teacher = null;
+        if (Teacher is not null)
+        {
+            teacher = TrainedModels.Load(Teacher, numLabels: info.NumClasses, log: log);
+            log?.Invoke($"teacher: {teacher.Name} ({teacher.Model.parameter_count():N0} parameters) from {Teacher}");
+        }
+        using var __ = teacher;
+        var distill = Teacher is null ? null : o.Distillation ?? new Losses.DistillationOptions();
         var scale = Scale ?? dataset.TestScale;
         var pipeline = SegPipeline.Train(CropSize, CropSize, scale.Long, scale.Short);
         var test = SegPipeline.Test(scale.Long, scale.Short);
@@ -93,11 +106,13 @@ public sealed record SegmentationJob : TrainingJob
                 ["dataset"] = Dataset, ["root"] = Root, ["train_split"] = TrainSplit, ["val_split"] = ValSplit, ["crop"] = CropSize,
                 ["scale"] = new[] { scale.Long, scale.Short }, ["batch_size"] = BatchSize, ["train_images"] = trainSet.Count,
                 ["val_images"] = valSet is null ? 0 : Math.Min(valSet.Count, ValLimit ?? int.MaxValue), ["pretrained"] = Pretrained,
+                ["teacher"] = Teacher, ["distill_tau"] = distill?.Tau, ["distill_weight"] = distill?.Weight,
             }),
+            Distillation = distill,
             ClassNames = info.ClassNames,
         });
         using var store = root ? RunStore.Open(Database) : null;
-        var trainer = new SegmentationTrainer(new SegformerSegmentationModel(model), options) { DataParallel = DataParallel };
+        var trainer = new SegmentationTrainer(new SegformerSegmentationModel(model), options, teacher is null ? null : new SegformerSegmentationModel(teacher.Model)) { DataParallel = DataParallel };
         Func<IEnumerable<EvalSample>>? val = valSet is null ? null : () => DatasetBatchSource.EvalSamples(valSet, test, ValLimit);
         var id = trainer.Run(source, val, store, progress, cancellationToken);
         if (trainer.ReuseNote is { } note) log?.Invoke(note);

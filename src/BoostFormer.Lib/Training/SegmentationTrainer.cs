@@ -41,6 +41,8 @@ public sealed record SegmentationTrainerOptions : TrainingOptions
     public InferenceOptions Evaluation { get; init; } = new();
     /// <summary>Class names for per-class metrics.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
+    /// <summary>Channel-wise distillation from the trainer's teacher (its loss added to the segmentation loss), or null.</summary>
+    public DistillationOptions? Distillation { get; init; }
 }
 
 /// <summary>Progress of a segmentation run: the main and auxiliary losses, the gradient norm and any validation metrics.</summary>
@@ -65,12 +67,23 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     private readonly SegmentationTrainerOptions _o;
     private Func<IEnumerable<EvalSample>>? _validation;
     private SegmentationLoss? _loss;
+    private readonly ISegmentationModel? _teacher;
 
-    /// <summary>Prepares a trainer (call <see cref="Run"/> to train).</summary>
-    public SegmentationTrainer(ISegmentationModel model, SegmentationTrainerOptions options) : base(options)
+    /// <summary>
+    /// Prepares a trainer (call <see cref="Run"/> to train). With <paramref name="teacher"/> and
+    /// <see cref="SegmentationTrainerOptions.Distillation"/> set, each step adds the channel-wise distillation loss of the
+    /// student's logits against the teacher's (computed in eval mode, without gradient; the teacher is not trained).
+    /// </summary>
+    public SegmentationTrainer(ISegmentationModel model, SegmentationTrainerOptions options, ISegmentationModel? teacher = null) : base(options)
     {
         _model = model;
         _o = options;
+        _teacher = teacher;
+        if ((teacher is null) != (options.Distillation is null))
+            throw new ArgumentException("distillation needs both a teacher model and Distillation options", nameof(teacher));
+        options.Distillation?.Validate();
+        if (teacher is not null && teacher.NumClasses != model.NumClasses)
+            throw new ArgumentException($"the teacher predicts {teacher.NumClasses} classes, the student {model.NumClasses}", nameof(teacher));
         if (options.AuxiliaryHead && model.Stage3Channels <= 0)
             throw new ArgumentException("AuxiliaryHead needs a model that exposes its stage-3 features (Stage3Channels > 0)", nameof(options));
     }
@@ -119,6 +132,11 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
         var schedule = new PolynomialWarmupSchedule(totalIterations, _o.WarmupIterations, _o.LearningRate, _o.PolyPower, _o.EndLearningRate);
         _model.Module.train();
         AuxiliaryHead?.train();
+        if (_teacher is not null)
+        {
+            _teacher.Module.eval();
+            foreach (var p in _teacher.Module.parameters()) p.requires_grad = false;
+        }
         return (optimizer, schedule, named.Select(p => (Tensor)p.Item2).ToList());
     }
 
@@ -137,6 +155,19 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
         var total = _loss!.Compute(fwd.Logits, batch.Labels, aux, out var parts);
         var logged = new Dictionary<string, double> { ["loss"] = parts.Main + _o.Loss.AuxiliaryWeight * parts.Auxiliary, ["loss_main"] = parts.Main };
         if (AuxiliaryHead is not null) logged["loss_aux"] = parts.Auxiliary;
+        if (_teacher is not null)
+        {
+            using var scope = NewDisposeScope();
+            Tensor teacherLogits;
+            using (no_grad())
+            using (var tf = _teacher.Forward(batch.Images, false)) teacherLogits = tf.Logits.detach();
+            var cwd = ChannelWiseDistillation.Loss(fwd.Logits, teacherLogits, _o.Distillation!);
+            logged["loss_cwd"] = cwd.item<float>();
+            logged["loss"] += logged["loss_cwd"];
+            var sum = total.add(cwd, Scalars.One).MoveToOuterDisposeScope();
+            total.Dispose();
+            total = sum;
+        }
         return new StepLoss(total, parts.Main, logged);
     }
 

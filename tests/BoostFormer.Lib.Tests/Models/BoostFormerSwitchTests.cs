@@ -139,11 +139,11 @@ public class BoostFormerSwitchTests
         for (int i = 0; i < 4; i++)
         {
             var s = enc.hidden_states[i].shape;
-            var e = m.decode_head.linear_c[i].call(enc.hidden_states[i]).permute(0, 2, 1).reshape(1, -1, s[2], s[3]);
+            var e = ((SegformerDecodeHeadBase)m.decode_head).linear_c[i].call(enc.hidden_states[i]).permute(0, 2, 1).reshape(1, -1, s[2], s[3]);
             var up = nn.functional.interpolate(e, new long[] { 16, 16 }, mode: InterpolationMode.Bilinear, align_corners: false) * w[i];
             sum = sum is null ? up : sum + up;
         }
-        var manual = m.decode_head.classifier.call(nn.functional.relu(m.decode_head.batch_norm.call(sum!)));
+        var manual = ((SegformerDecodeHeadBase)m.decode_head).classifier.call(nn.functional.relu(((SegformerDecodeHeadBase)m.decode_head).batch_norm.call(sum!)));
         (manual - m.call(x)).abs().max().item<float>().Should().BeLessThan(1e-5f);
     }
 

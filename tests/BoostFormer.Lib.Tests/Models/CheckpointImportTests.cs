@@ -344,8 +344,8 @@ public class CheckpointImportTests : IClassFixture<TorchCheckpointFiles>
         using var a = SegformerForSemanticSegmentation.FromName("segformer-b1", 13);
         using var scope = NewDisposeScope();
         // Make BatchNorm statistics non-trivial so the decoder's BN mapping matters.
-        a.decode_head.batch_norm.running_mean!.copy_(randn(256));
-        a.decode_head.batch_norm.running_var!.copy_(rand(256) + 0.5);
+        ((SegformerDecodeHeadBase)a.decode_head).batch_norm.running_mean!.copy_(randn(256));
+        ((SegformerDecodeHeadBase)a.decode_head).batch_norm.running_var!.copy_(rand(256) + 0.5);
         var sd = a.state_dict();
         var renamed = naming == "nvlabs" ? SegformerKeyMapping.ToNvlabs(sd) : SegformerKeyMapping.ToMmseg(sd);
         renamed.Keys.Should().NotContain(k => k.StartsWith("segformer."));

@@ -68,6 +68,16 @@ public sealed class SegmentationLoss : IDisposable
         if (logits.shape[2] != labels.shape[1] || logits.shape[3] != labels.shape[2])
             x = F.interpolate(logits, size: new[] { labels.shape[1], labels.shape[2] }, mode: InterpolationMode.Bilinear, align_corners: false);
 
+        if (Options.Kind == SegmentationLossKind.Dice) return DiceLoss(x, target, Options.IgnoreIndex).MoveToOuterDisposeScope();
+        var ce = CrossEntropy(x, target);
+        if (Options.Kind == SegmentationLossKind.CrossEntropyDice) ce = ce.add(DiceLoss(x, target, Options.IgnoreIndex), Scalars.Of(Options.DiceWeight));
+        return ce.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Cross-entropy of logits already at the label size (with OHEM when configured).</summary>
+    private Tensor CrossEntropy(Tensor x, Tensor target)
+    {
+        using var scope = NewDisposeScope();
         if (Options.Ohem is null)
             return F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.Mean, Options.LabelSmoothing).MoveToOuterDisposeScope();
 
@@ -80,6 +90,27 @@ public sealed class SegmentationLoss : IDisposable
             : (double)target.numel());
         var loss = weighted.div(denominator);
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// mmseg 0.x's <c>DiceLoss</c> (use_sigmoid=false, smooth 1, exponent 2) of <paramref name="logits"/> [N, K, H, W] at the
+    /// size of <paramref name="labels"/> [N, H, W]: p = softmax over classes, t = one-hot labels, both restricted to the
+    /// pixels whose label is not <paramref name="ignore_index"/>; per image and class 1 − (2·Σpt + s)/(Σpᵉ + Σtᵉ + s),
+    /// averaged over classes, then over images.
+    /// </summary>
+    public static Tensor DiceLoss(Tensor logits, Tensor labels, long ignore_index = 255, double smooth = 1.0, int exponent = 2)
+    {
+        using var scope = NewDisposeScope();
+        long n = logits.shape[0], k = logits.shape[1];
+        var p = logits.softmax(1).reshape(n, k, -1);
+        var validMask = labels.ne(Scalars.OfInt(ignore_index));
+        var v = validMask.to(logits.dtype).reshape(n, 1, -1);
+        var safe = labels.masked_fill(validMask.logical_not(), Scalars.OfInt(0));
+        var t = F.one_hot(safe.reshape(n, -1), k).permute(0, 2, 1).to(logits.dtype);
+        var num = (p * t * v).sum(2).mul(Scalars.Of(2.0)).add(Scalars.Of(smooth), Scalars.One);
+        var e = Scalars.Of(exponent);
+        var den = (p.pow(e) * v).sum(2).add((t.pow(e) * v).sum(2), Scalars.One).add_(Scalars.Of(smooth), Scalars.One);
+        return (num / den).neg().add_(Scalars.One, Scalars.One).mean(new long[] { 1 }).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>

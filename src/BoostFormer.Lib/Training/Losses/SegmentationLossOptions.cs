@@ -8,6 +8,18 @@ namespace BoostFormer.Training.Losses;
 /// </summary>
 public sealed record OhemOptions(double? Threshold = 0.7, int MinKept = 100000);
 
+/// <summary>Which loss a decode head is trained with (mmseg's <c>loss_decode</c>).</summary>
+public enum SegmentationLossKind
+{
+    /// <summary>Cross-entropy (with the class weights, label smoothing and OHEM options).</summary>
+    CrossEntropy,
+    /// <summary>mmseg 0.x's <c>DiceLoss</c> alone: softmax probabilities against one-hot labels over the valid pixels,
+    /// 1 − (2·Σpt + 1)/(Σp² + Σt² + 1) per class, averaged over classes and images.</summary>
+    Dice,
+    /// <summary>Cross-entropy plus <see cref="SegmentationLossOptions.DiceWeight"/> × Dice (mmseg's list of <c>loss_decode</c>).</summary>
+    CrossEntropyDice,
+}
+
 /// <summary>
 /// Configuration of the segmentation loss. Every option maps to a setting of mmsegmentation or PyTorch:
 /// cross-entropy with <see cref="IgnoreIndex"/> (255), optional class weights (e.g. class-balanced weights from the
@@ -16,6 +28,12 @@ public sealed record OhemOptions(double? Threshold = 0.7, int MinKept = 100000);
 /// </summary>
 public sealed record SegmentationLossOptions
 {
+    /// <summary>The loss: cross-entropy (default), Dice, or cross-entropy + Dice.</summary>
+    public SegmentationLossKind Kind { get; init; } = SegmentationLossKind.CrossEntropy;
+
+    /// <summary>Weight of the Dice term in <see cref="SegmentationLossKind.CrossEntropyDice"/> (1).</summary>
+    public double DiceWeight { get; init; } = 1.0;
+
     /// <summary>Label value excluded from the loss.</summary>
     public long IgnoreIndex { get; init; } = 255;
 
@@ -46,6 +64,7 @@ public sealed record SegmentationLossOptions
         if (ClassWeights is not null && ClassWeights.Any(w => !(w >= 0) || float.IsInfinity(w)))
             throw new ArgumentException("ClassWeights must be finite and non-negative", nameof(ClassWeights));
         if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "label smoothing must be in [0, 1)");
+        if (DiceWeight < 0) throw new ArgumentOutOfRangeException(nameof(DiceWeight), DiceWeight, "must be non-negative");
         if (AuxiliaryWeight < 0) throw new ArgumentOutOfRangeException(nameof(AuxiliaryWeight), AuxiliaryWeight, "must be non-negative");
         if (Ohem is { MinKept: < 0 }) throw new ArgumentOutOfRangeException(nameof(Ohem), Ohem.MinKept, "OHEM MinKept must be non-negative");
         if (Ohem is { Threshold: < 0 or > 1 }) throw new ArgumentOutOfRangeException(nameof(Ohem), Ohem.Threshold, "OHEM threshold is a probability in [0, 1]");

@@ -1,0 +1,241 @@
+namespace BoostFormer.Models;
+
+/// <summary>
+/// One module of the model zoo — a published block that substitutes one of SegFormer's modules through a field of
+/// <see cref="SegformerConfig"/> — described once for every place that names it (the family table, switch summaries,
+/// tests): where it plugs in, the config field and value that select it, a label, its paper and reference code.
+/// <see cref="SegformerModules"/> builds it. The BoostFormer switches are described the same way by
+/// <see cref="BoostformerSwitch"/>.
+/// </summary>
+public sealed class ZooModule
+{
+    // The values of the string fields of SegformerConfig that pick the modules.
+    public const string AttentionEfficient = "efficient";
+    public const string AttentionLsra = "lsra";
+    public const string AttentionDest = "dest";
+    public const string AttentionMsca = "msca";
+    public const string MlpMixFfn = "mix_ffn";
+    public const string MlpDestMixFfn = "dest_mix_ffn";
+    public const string DecoderAllMlp = "all_mlp";
+    public const string DecoderHam = "ham";
+    public const string DecoderLightHam = "light_ham";
+    public const string EncoderMit = "mit";
+    public const string EncoderMscan = "mscan";
+    public const string EncoderResnet18 = "resnet18";
+    public const string DecoderDeepLabV3Plus = "deeplabv3plus";
+    public const string DecoderPsp = "psp";
+    public const string DecoderUnet = "unet";
+
+    private readonly Func<SegformerConfig, bool> _isOn;
+    private readonly Func<SegformerConfig, SegformerConfig> _apply;
+
+    private ZooModule(string point, string key, string value, string label, string tag, string paper, string code,
+        Func<SegformerConfig, bool> isOn, Func<SegformerConfig, SegformerConfig> apply)
+    {
+        Point = point; Key = key; Value = value; Label = label; Tag = tag; Paper = paper; Code = code; _isOn = isOn; _apply = apply;
+    }
+
+    /// <summary>The substitution point it replaces ("token mixer", "channel mixer", "decoder", "encoder", "attention output").</summary>
+    public string Point { get; }
+    /// <summary>The <see cref="SegformerConfig"/> field (and <c>config.json</c> key) that selects it.</summary>
+    public string Key { get; }
+    /// <summary>The field's value that selects it.</summary>
+    public string Value { get; }
+    /// <summary>What it is, in a few words.</summary>
+    public string Label { get; }
+    /// <summary>Its token in <see cref="SegformerConfig.SwitchSummary"/>.</summary>
+    public string Tag { get; }
+    /// <summary>The paper (arXiv id).</summary>
+    public string Paper { get; }
+    /// <summary>The reference implementation: repository, file and class.</summary>
+    public string Code { get; }
+
+    /// <summary>True when <paramref name="config"/> uses this module.</summary>
+    public bool IsOn(SegformerConfig config) => _isOn(config);
+    /// <summary><paramref name="config"/> with this module substituted (everything else unchanged).</summary>
+    public SegformerConfig Apply(SegformerConfig config) => _apply(config);
+
+    public override string ToString() => Label;
+
+    /// <summary>PVTv2 linear spatial-reduction attention: keys/values from AdaptiveAvgPool2d(7) → 1x1 conv → LN → GELU, one fused kv.</summary>
+    public static ZooModule Lsra { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionLsra, "LSRA (PVTv2 linear SRA)", "lsra",
+        "arXiv 2106.13797", "whai362/PVT classification/pvt_v2.py Attention(linear=True)",
+        c => c.attention_type == AttentionLsra, c => c with { attention_type = AttentionLsra });
+    /// <summary>DEST simplified attention: max over keys instead of softmax, the mean token as the only value.</summary>
+    public static ZooModule DestAttention { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionDest, "DEST simplified attention", "dest-attention",
+        "arXiv 2204.13791", "open-mmlab/mmsegmentation projects/dest/models/smit.py SimplifiedAttention",
+        c => c.attention_type == AttentionDest, c => c with { attention_type = AttentionDest });
+    /// <summary>SegNeXt multi-scale convolutional attention (in place of efficient self-attention).</summary>
+    public static ZooModule Msca { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionMsca, "MSCA (SegNeXt)", "msca",
+        "arXiv 2209.08575", "Visual-Attention-Network/SegNeXt mmseg/models/backbones/mscan.py SpatialAttention",
+        c => c.attention_type == AttentionMsca && c.IsMitEncoder, c => c with { attention_type = AttentionMsca });
+    /// <summary>No attention output projection, SegFormer's residual order kept (the NOTA team's final model).</summary>
+    public static ZooModule NoAttentionOutput { get; } = new("attention output", nameof(SegformerConfig.attention_output), "false", "no attention output projection", "no-attention-output",
+        "—", "boostcampaitech4lv23nlp2/final-project-level3-nlp-14 segformer/modeling_segformer.py SegformerAttention",
+        c => !c.attention_output && !c.remove_self_output, c => c with { attention_output = false });
+    /// <summary>DEST's Mix-FFN: 1x1 conv → BN → DW3×3 → BN → ReLU → 1x1 conv.</summary>
+    public static ZooModule DestMixFfn { get; } = new("channel mixer", nameof(SegformerConfig.mlp_type), MlpDestMixFfn, "DEST Mix-FFN", "dest-mix-ffn",
+        "arXiv 2204.13791", "boostcampaitech4lv23nlp2/final-project-level3-nlp-14 segformer/modeling_segformer.py DestMixFFN",
+        c => c.mlp_type == MlpDestMixFfn, c => c with { mlp_type = MlpDestMixFfn });
+    /// <summary>The NOTA team's HamDecoder: stages 2–4 at 1/8, 1x1 squeeze + ReLU, parameter-free HamBurger (NMF), classifier.</summary>
+    public static ZooModule HamDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderHam, "HamDecoder (NOTA, NMF)", "ham-decoder",
+        "arXiv 2109.04553", "boostcampaitech4lv23nlp2/final-project-level3-nlp-14 segformer/modeling_segformer.py HamDecoder, segformer/hamburger.py",
+        c => c.decoder_type == DecoderHam, c => c with { decoder_type = DecoderHam });
+    /// <summary>SegNeXt's LightHamHead: squeeze, Hamburger (ham_in, NMF, ham_out), align, classifier.</summary>
+    public static ZooModule LightHamHead { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderLightHam, "LightHamHead (SegNeXt)", "light-ham",
+        "arXiv 2209.08575", "Visual-Attention-Network/SegNeXt mmseg/models/decode_heads/ham_head.py LightHamHead",
+        c => c.decoder_type == DecoderLightHam, c => c with { decoder_type = DecoderLightHam, ham_rank = 16, ham_eval_steps = 7, ham_channels = c.decoder_hidden_size });
+    /// <summary>SegNeXt's MSCAN encoder: conv stem, BatchNorm blocks with MSCA and layer scales.</summary>
+    public static ZooModule MscanEncoder { get; } = new("encoder", nameof(SegformerConfig.encoder_type), EncoderMscan, "MSCAN encoder (SegNeXt)", "mscan",
+        "arXiv 2209.08575", "Visual-Attention-Network/SegNeXt mmseg/models/backbones/mscan.py MSCAN",
+        c => c.encoder_type == EncoderMscan, c => c with { encoder_type = EncoderMscan, mlp_ratios = new[] { 8, 8, 4, 4 }, layer_norm_eps = 1e-6 });
+
+    /// <summary>ResNet-18 in torchvision's layout (dilated "D8" for DeepLabV3+ and PSPNet via <see cref="SegformerConfig.resnet_dilated"/>).</summary>
+    public static ZooModule Resnet18Encoder { get; } = new("encoder", nameof(SegformerConfig.encoder_type), EncoderResnet18, "ResNet-18 encoder", "resnet18",
+        "arXiv 1512.03385", "pytorch/vision torchvision/models/resnet.py resnet18",
+        c => c.encoder_type == EncoderResnet18, c => c with { encoder_type = EncoderResnet18, hidden_sizes = ResNet18Backbone.Channels.ToArray(), num_attention_heads = new[] { 1, 2, 4, 8 } });
+    /// <summary>DeepLabV3+'s ASPP decoder with the stage-1 skip.</summary>
+    public static ZooModule DeepLabV3PlusDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderDeepLabV3Plus, "DeepLabV3+ decoder (ASPP)", "deeplabv3plus",
+        "arXiv 1802.02611", "open-mmlab/mmsegmentation mmseg/models/decode_heads/sep_aspp_head.py DepthwiseSeparableASPPHead",
+        c => c.decoder_type == DecoderDeepLabV3Plus, c => c with { decoder_type = DecoderDeepLabV3Plus });
+    /// <summary>PSPNet's pyramid pooling decoder.</summary>
+    public static ZooModule PspDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderPsp, "PSPNet decoder (pyramid pooling)", "psp",
+        "arXiv 1612.01105", "open-mmlab/mmsegmentation mmseg/models/decode_heads/psp_head.py PSPHead",
+        c => c.decoder_type == DecoderPsp, c => c with { decoder_type = DecoderPsp });
+    /// <summary>A U-Net decoder on the four stages.</summary>
+    public static ZooModule UnetDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderUnet, "U-Net decoder", "unet",
+        "arXiv 1505.04597", "qubvel/segmentation_models.pytorch segmentation_models_pytorch/decoders/unet/decoder.py UnetDecoder",
+        c => c.decoder_type == DecoderUnet, c => c with { decoder_type = DecoderUnet });
+
+    /// <summary>Every zoo module.</summary>
+    public static IReadOnlyList<ZooModule> All { get; } = new[]
+    {
+        Lsra, DestAttention, Msca, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder,
+        Resnet18Encoder, DeepLabV3PlusDecoder, PspDecoder, UnetDecoder,
+    };
+
+    private static readonly string[] AttentionTypes = { AttentionEfficient, AttentionLsra, AttentionDest, AttentionMsca };
+    private static readonly string[] MlpTypes = { MlpMixFfn, MlpDestMixFfn };
+    private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam, DecoderDeepLabV3Plus, DecoderPsp, DecoderUnet };
+    private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan, EncoderResnet18 };
+
+    /// <summary>Checks the module fields of <paramref name="c"/> name known modules that fit together; throws <see cref="ArgumentException"/> naming the field.</summary>
+    public static void ValidateChoices(SegformerConfig c)
+    {
+        void Known(string value, string[] known, string field)
+        {
+            if (!known.Contains(value)) throw new ArgumentException($"SegformerConfig.{field} '{value}' is not known; known: {string.Join(", ", known)}");
+        }
+        Known(c.attention_type, AttentionTypes, nameof(SegformerConfig.attention_type));
+        Known(c.mlp_type, MlpTypes, nameof(SegformerConfig.mlp_type));
+        Known(c.decoder_type, DecoderTypes, nameof(SegformerConfig.decoder_type));
+        Known(c.encoder_type, EncoderTypes, nameof(SegformerConfig.encoder_type));
+        if (c.weighted_sum_decoder && c.decoder_type != DecoderAllMlp)
+            throw new ArgumentException($"SegformerConfig: weighted_sum_decoder is a form of the all-MLP decoder, not of decoder_type '{c.decoder_type}'");
+        if (c.decoder_type != DecoderAllMlp && c.num_encoder_blocks != 4)
+            throw new ArgumentException($"SegformerConfig: the HamBurger decoders read stages 2–4 of a 4-stage encoder, got num_encoder_blocks {c.num_encoder_blocks}");
+        if (c.encoder_type == EncoderMscan && (c.poolformer_blocks || c.pooling_patch_embedding || c.remove_self_output || c.mix_cfn || c.mlp_type != MlpMixFfn))
+            throw new ArgumentException("SegformerConfig: the MSCAN encoder has its own blocks and patch embeddings; turn the layer switches off (poolformer_blocks, pooling_patch_embedding, remove_self_output, mix_cfn, mlp_type)");
+        if (c.encoder_type == EncoderResnet18 && (c.num_channels != 3 || !c.hidden_sizes.SequenceEqual(ResNet18Backbone.Channels) || c.poolformer_blocks || c.pooling_patch_embedding))
+            throw new ArgumentException($"SegformerConfig: the ResNet-18 encoder takes 3 input channels and has widths [{string.Join(", ", ResNet18Backbone.Channels)}] (hidden_sizes), and no MiT layer switches");
+        if (c.attention_type != AttentionEfficient && c.attention_type != AttentionLsra && c.remove_self_output)
+            throw new ArgumentException($"SegformerConfig: remove_self_output (switch d) wraps efficient self-attention, not attention_type '{c.attention_type}'");
+        if (c.attention_type == AttentionLsra && c.kv_pool_size <= 0)
+            throw new ArgumentException($"SegformerConfig.kv_pool_size must be positive with LSRA, got {c.kv_pool_size}");
+        if (c.attention_type == AttentionDest && c.mix_cfn)
+            throw new ArgumentException("SegformerConfig: pick one channel mixer (mix_cfn or mlp_type)");
+        if (c.mix_cfn && c.mlp_type != MlpMixFfn)
+            throw new ArgumentException($"SegformerConfig: pick one channel mixer (mix_cfn or mlp_type '{c.mlp_type}')");
+    }
+}
+
+/// <summary>
+/// The named models of the zoo that are configurations of <see cref="SegformerForSemanticSegmentation"/>:
+/// <c>nota-final</c> (the NOTA boostcamp team's final model exactly as its code builds it) and <c>segnext-t</c>
+/// (SegNeXt-T: MSCAN-T + LightHamHead). <see cref="SegformerConfig.FromName"/> resolves them.
+/// </summary>
+public static class ZooModels
+{
+    /// <summary>The names, in table order.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[] { "nota-final", "segnext-t", "deeplabv3plus-r18", "pspnet-r18", "unet" };
+
+    private static SegformerConfig Cnn(string decoder, bool dilated, int channels, int numLabels) => new SegformerConfig
+    {
+        encoder_type = ZooModule.EncoderResnet18,
+        resnet_dilated = dilated,
+        hidden_sizes = ResNet18Backbone.Channels.ToArray(),
+        num_attention_heads = new[] { 1, 2, 4, 8 },   // unused; keeps the MiT fields consistent
+        decoder_type = decoder,
+        decoder_hidden_size = channels,
+        num_labels = numLabels,
+    };
+
+    /// <summary>DeepLabV3+ with a dilated ResNet-18 (output stride 8; mmseg's <c>deeplabv3plus_r18-d8</c> head sizes: 128 channels, 12 for the stage-1 skip).</summary>
+    public static SegformerConfig DeepLabV3PlusR18(int numLabels = 150) => Cnn(ZooModule.DecoderDeepLabV3Plus, true, 128, numLabels);
+    /// <summary>PSPNet with a dilated ResNet-18 (output stride 8; mmseg's <c>pspnet_r18-d8</c>: 128 channels).</summary>
+    public static SegformerConfig PspNetR18(int numLabels = 150) => Cnn(ZooModule.DecoderPsp, true, 128, numLabels);
+    /// <summary>U-Net decoder (256, 128, 64) on a plain ResNet-18 (strides 4–32), logits at 1/4.</summary>
+    public static SegformerConfig UnetR18(int numLabels = 150) => Cnn(ZooModule.DecoderUnet, false, 64, numLabels);
+
+    /// <summary>
+    /// The NOTA team's final model (<c>boostcampaitech4lv23nlp2/final-project-level3-nlp-14</c>, main 68d32f1): its
+    /// <c>SegformerConfig</c> defaults — depths [1,2,2,1], widths [64,128,256,512], heads [1,2,4,8], mlp ratio 4 — with
+    /// LSRA in every stage (7×7 pooled keys/values, no output projection), DEST Mix-FFN, and the HamDecoder (width 512,
+    /// NMF rank 64, 6 steps in training and evaluation, bases drawn at random every forward). 7,354,582 parameters with
+    /// 150 classes.
+    /// </summary>
+    public static SegformerConfig NotaFinal(int numLabels = 150) => new SegformerConfig
+    {
+        depths = new[] { 1, 2, 2, 1 },
+        hidden_sizes = new[] { 64, 128, 256, 512 },
+        num_attention_heads = new[] { 1, 2, 4, 8 },
+        mlp_ratios = new[] { 4, 4, 4, 4 },
+        sr_ratios = new[] { 8, 4, 2, 1 },
+        attention_type = ZooModule.AttentionLsra,
+        kv_pool_size = 7,
+        attention_output = false,
+        mlp_type = ZooModule.MlpDestMixFfn,
+        decoder_type = ZooModule.DecoderHam,
+        decoder_hidden_size = 512,
+        ham_rank = 64,
+        ham_train_steps = 6,
+        ham_eval_steps = 6,
+        num_labels = numLabels,
+    };
+
+    /// <summary>
+    /// SegNeXt-T (official code, Visual-Attention-Network/SegNeXt): MSCAN-T — widths [32,64,160,256], depths [3,3,5,2],
+    /// mlp ratios [8,8,4,4], drop path 0.1 — and the LightHamHead on stages 2–4 (256 channels, GroupNorm 32, NMF rank 16,
+    /// 6 training / 7 evaluation steps). 4,263,414 parameters with 150 classes. Checkpoints of the official code load through
+    /// <see cref="SegformerKeyMapping.Segnext"/>.
+    /// </summary>
+    public static SegformerConfig SegnextTiny(int numLabels = 150) => new SegformerConfig
+    {
+        encoder_type = ZooModule.EncoderMscan,
+        attention_type = ZooModule.AttentionMsca,
+        depths = new[] { 3, 3, 5, 2 },
+        hidden_sizes = new[] { 32, 64, 160, 256 },
+        num_attention_heads = new[] { 1, 2, 5, 8 },
+        mlp_ratios = new[] { 8, 8, 4, 4 },
+        drop_path_rate = 0.1,
+        layer_norm_eps = 1e-6,
+        decoder_type = ZooModule.DecoderLightHam,
+        decoder_hidden_size = 256,
+        ham_channels = 256,
+        ham_rank = 16,
+        ham_train_steps = 6,
+        ham_eval_steps = 7,
+        num_labels = numLabels,
+    };
+
+    /// <summary>The configuration named <paramref name="name"/> (lower case, no prefix), or null when it is not a zoo name.</summary>
+    public static SegformerConfig? TryFromName(string name, int numLabels) => name switch
+    {
+        "nota-final" => NotaFinal(numLabels),
+        "segnext-t" => SegnextTiny(numLabels),
+        "deeplabv3plus-r18" => DeepLabV3PlusR18(numLabels),
+        "pspnet-r18" => PspNetR18(numLabels),
+        "unet" or "unet-r18" => UnetR18(numLabels),
+        _ => null,
+    };
+}
