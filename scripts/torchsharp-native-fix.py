@@ -107,7 +107,7 @@ def compat_lib(explicit):
 
 def fix(path, compat_getter):
     if not requires_strong_version(path) or system_has_symbol():
-        return "ok"
+        return restore_compat(path, compat_getter)
     if shutil.which("patchelf") is None:
         print("error: patchelf is needed to patch TorchSharp's native library (apt-get install patchelf)", file=sys.stderr)
         return "failed"
@@ -134,6 +134,21 @@ def fix(path, compat_getter):
     return "patched"
 
 
+def restore_compat(path, compat_getter):
+    """A library patched elsewhere and copied here (MSBuild copies a referenced project's patched native files) needs
+    the compat library beside it too: copy it when the library names it and it is missing."""
+    folder = os.path.dirname(path)
+    if os.path.exists(os.path.join(folder, COMPAT)) or shutil.which("patchelf") is None:
+        return "ok"
+    needed = subprocess.run(["patchelf", "--print-needed", path], capture_output=True, text=True).stdout.split()
+    if COMPAT not in needed:
+        return "ok"
+    ctmp = os.path.join(folder, COMPAT + f".{os.getpid()}.tmp")
+    shutil.copy2(compat_getter(), ctmp)
+    os.replace(ctmp, os.path.join(folder, COMPAT))
+    return "restored"
+
+
 def main(argv):
     compat = None
     if len(argv) >= 2 and argv[0] == "--compat-lib":
@@ -152,6 +167,8 @@ def main(argv):
         r = fix(lib, lambda: compat_lib(compat))
         if r == "patched":
             print(f"torchsharp-native-fix: patched {lib} (GLIBCXX_3.4.32 -> {COMPAT}; original kept as .orig)")
+        elif r == "restored":
+            print(f"torchsharp-native-fix: {lib} was patched already; put {COMPAT} beside it")
         elif r == "failed":
             status = 1
     return status

@@ -84,7 +84,8 @@ public class NotebookRunnerTests
                     {
                         var text = Text(data[key]);
                         if (key == MimeTypes.Png) data[key] = PngSummary(Convert.FromBase64String(text));
-                        else data[key] = Regex.Replace(text, @"data:image/png;base64,[A-Za-z0-9+/=]+", m => "data:" + PngSummary(Convert.FromBase64String(m.Value[22..])));
+                        else data[key] = Regex.Replace(Regex.Replace(text, @"data:image/png;base64,[A-Za-z0-9+/=]+", m => "data:" + PngSummary(Convert.FromBase64String(m.Value[22..]))),
+                            @"bf-chart-[0-9a-f]+-[0-9]+", "bf-chart-<id>");   // a chart's element id carries a per-process counter
                     }
                 }
             }
@@ -146,10 +147,11 @@ public class NotebookRunnerTests
         var result4 = Outputs(cells[3]).Single();
         result4["data"]!.AsObject().Select(kv => kv.Key).Should().Equal("text/html", "text/plain");
         Text(result4["data"]!["text/plain"]).Should().Be("66");
-        // Chart (display_data): SVG inside text/html, plus text/plain.
+        // Chart (display_data): text/html (the static PNG and the live-chart script), image/png, text/plain.
         var chart = Outputs(cells[4]).Single();
         chart["output_type"]!.GetValue<string>().Should().Be("display_data");
-        Text(chart["data"]!["text/html"]).Should().StartWith("<svg");
+        chart["data"]!.AsObject().Select(kv => kv.Key).Should().BeEquivalentTo(new[] { "text/html", "image/png", "text/plain" });
+        Text(chart["data"]!["text/html"]).Should().StartWith("<div class=\"bf-chart\"").And.Contain("<img src=\"data:image/png;base64,").And.NotContain("https://");
         Text(chart["data"]!["text/plain"]).Should().NotBeEmpty();
         // Image: the PNG inlined in text/html; Table: an HTML table; Markdown: text/markdown.
         Text(Outputs(cells[5])[0]["data"]!["text/html"]).Should().StartWith("<img src=\"data:image/png;base64,iVBORw0KGgo");
@@ -182,7 +184,7 @@ public class NotebookRunnerTests
         code.Should().Be(0, output);
         var html = File.ReadAllText(Path.Combine(outDir, "succeeds.html"));
         html.Should().Contain("<img src=\"data:image/png;base64,iVBORw0KGgo", "the PNG output must be embedded as an <img>");
-        html.Should().Contain("<svg xmlns=\"http://www.w3.org/2000/svg\"", "the chart must be embedded as inline SVG");
+        html.Should().Contain("<div class=\"bf-chart\"", "the chart's static image is embedded in the page");
         html.Should().Contain("Fixture chart").And.Contain("fixture table");
     }
 
