@@ -219,25 +219,36 @@ public static class Ablation
             .ToArray();
     }
 
-    /// <summary>Profiles (and, when <see cref="AblationOptions.Runs"/> &gt; 0, times) every variant; <paramref name="log"/> gets one line per row.</summary>
-    public static AblationTable Run(AblationOptions options, Action<string>? log = null)
+    /// <summary>The option checks of <c>ablate</c> and <c>ablate --family</c>.</summary>
+    internal static void Check(AblationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Classes <= 0) throw new ArgumentException($"--classes must be positive, got {options.Classes}");
         if (options.Runs < 0) throw new ArgumentException($"--runs must be ≥ 0, got {options.Runs}");
         if (options.Warmup < 0) throw new ArgumentException($"--warmup must be ≥ 0, got {options.Warmup}");
+    }
+
+    /// <summary>One table row's measurements: the profile of <paramref name="model"/> and, when
+    /// <see cref="AblationOptions.Runs"/> &gt; 0, its latency (<paramref name="threads"/> becomes the threads it used).</summary>
+    internal static (ProfileReport Profile, LatencyResult? Latency) Measure(SegformerForSemanticSegmentation model, string name, AblationOptions options, ref int threads)
+    {
+        var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, name);
+        if (options.Runs <= 0) return (p, null);
+        var lat = LatencyBenchmark.Measure(model, x => model.call(x), options.Input.Shape(), options.Warmup, options.Runs, options.Threads);
+        threads = lat.Threads;
+        return (p, lat);
+    }
+
+    /// <summary>Profiles (and, when <see cref="AblationOptions.Runs"/> &gt; 0, times) every variant; <paramref name="log"/> gets one line per row.</summary>
+    public static AblationTable Run(AblationOptions options, Action<string>? log = null)
+    {
+        Check(options);
         var rows = new List<AblationRow>();
         int threads = torch.get_num_threads();
         foreach (var v in Variants(options.BaseModel, options.Classes))
         {
             using var model = new SegformerForSemanticSegmentation(v.Config);
-            var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, v.Name);
-            LatencyResult? lat = null;
-            if (options.Runs > 0)
-            {
-                lat = LatencyBenchmark.Measure(model, x => model.call(x), options.Input.Shape(), options.Warmup, options.Runs, options.Threads);
-                threads = lat.Threads;
-            }
+            var (p, lat) = Measure(model, v.Name, options, ref threads);
             var row = new AblationRow(v, p.Params, p.AllMacs, p.ConvLinearMacs, p.Total.Macs(MacKind.Attention), lat);
             rows.Add(row);
             log?.Invoke($"{v.Name}: {row.Params:N0} params, {row.MacsAll / 1e9:F3} GMAC (conv+linear {row.MacsConvLinear / 1e9:F3})" +

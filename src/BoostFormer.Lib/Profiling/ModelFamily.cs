@@ -48,22 +48,13 @@ public static class ModelFamily
     /// <summary>Profiles (and, when <see cref="AblationOptions.Runs"/> &gt; 0, times) every entry (or those of <paramref name="only"/>).</summary>
     public static FamilyTable Run(AblationOptions options, Action<string>? log = null, IReadOnlyList<FamilyEntry>? only = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.Classes <= 0) throw new ArgumentException($"--classes must be positive, got {options.Classes}");
-        if (options.Runs < 0) throw new ArgumentException($"--runs must be ≥ 0, got {options.Runs}");
-        if (options.Warmup < 0) throw new ArgumentException($"--warmup must be ≥ 0, got {options.Warmup}");
+        Ablation.Check(options);
         var rows = new List<FamilyRow>();
         int threads = torch.get_num_threads();
         foreach (var e in only ?? Entries(options.Classes))
         {
             using var model = new SegformerForSemanticSegmentation(e.Config);
-            var p = Profiler.Profile(model, x => model.call(x), options.Input.Shape(), MacConvention.All, e.Name);
-            LatencyResult? lat = null;
-            if (options.Runs > 0)
-            {
-                lat = LatencyBenchmark.Measure(model, x => model.call(x), options.Input.Shape(), options.Warmup, options.Runs, options.Threads);
-                threads = lat.Threads;
-            }
+            var (p, lat) = Ablation.Measure(model, e.Name, options, ref threads);
             var row = new FamilyRow(e, p.Params, p.AllMacs, p.ConvLinearMacs, p.Total.Macs(MacKind.Attention), model.decode_head.OutputStride, lat);
             rows.Add(row);
             log?.Invoke($"{e.Name}: {row.Params:N0} params, {row.MacsAll / 1e9:F3} GMAC (conv+linear {row.MacsConvLinear / 1e9:F3})" + (lat is null ? "" : $", {lat.MedianMs:F1} ms"));
