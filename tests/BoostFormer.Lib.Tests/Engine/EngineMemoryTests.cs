@@ -17,11 +17,7 @@ public class EngineMemoryTests
     private readonly ITestOutputHelper _out;
     public EngineMemoryTests(ITestOutputHelper output) { _out = output; }
 
-    private static long RssBytes()
-    {
-        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
-        return long.Parse(fields[1]) * Environment.SystemPageSize;
-    }
+    private static long RssBytes() => BoostFormer.Profiling.ProcessMemory.ResidentBytes();
 
     [Fact]
     public void A_300_step_segformer_training_run_keeps_rss_flat()
