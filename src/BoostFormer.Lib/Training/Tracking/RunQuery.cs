@@ -1,7 +1,11 @@
 namespace BoostFormer.Training.Tracking;
 
 /// <summary>A finished segmentation run as analyses use it: its best checkpoint and best validation mIoU.</summary>
-public sealed record TrainedRun(string Name, long Id, string Model, string Checkpoint, double? BestValidationMIoU);
+public sealed record TrainedRun(string Name, long Id, string Model, string Checkpoint, double? BestValidationMIoU)
+{
+    /// <summary>Where the weights come from: <c>local run</c> (this machine's tracking database) or the shipped file (<see cref="ShippedWeights"/>).</summary>
+    public string Origin { get; init; } = "local run";
+}
 
 /// <summary>
 /// The questions notebooks and analyses ask a tracking database — which runs finished, their best checkpoints, the newest
