@@ -121,7 +121,7 @@ public static class ShippedWeights
     public static string Summary(IEnumerable<TrainedRun> runs)
     {
         var lines = runs.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"- **{r.Model}**: {r.Origin} `{r.Name}`, best val mIoU {(r.BestValidationMIoU is { } m ? (m * 100).ToString("F2", CultureInfo.InvariantCulture) + " %" : "not recorded")}")).ToList();
+            $"- **{r.Model}**: {r.Weights}, best val mIoU {(r.BestValidationMIoU is { } m ? (m * 100).ToString("F2", CultureInfo.InvariantCulture) + " %" : "not recorded")}")).ToList();
         return lines.Count == 0 ? "No trained weights: neither a local run at this scale nor shipped weights in results/weights; only initialised models are shown." : string.Join("\n", lines);
     }
 }

@@ -9,6 +9,7 @@ using BoostFormer.Tests;
 using BoostFormer.Training;
 using BoostFormer.Training.Checkpoints;
 using BoostFormer.Training.Tracking;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace BoostFormer.Lib.Tests.Training;
@@ -46,6 +47,8 @@ public sealed class PythonTorchFactAttribute : FactAttribute
 public class WeightsExportTests : IDisposable
 {
     private readonly TempDir _dir = new();
+    private readonly ITestOutputHelper _out;
+    public WeightsExportTests(ITestOutputHelper output) { _out = output; }
     public void Dispose() => _dir.Dispose();
 
     private string P(params string[] parts) => Path.Combine(new[] { _dir.Path }.Concat(parts).ToArray());
@@ -123,6 +126,7 @@ public class WeightsExportTests : IDisposable
         var diff = a.sub(b).abs().max().item<float>();
         // bf16 keeps 8 significant bits (relative rounding error <= 2^-9 = 0.2 %); through 30 layers the logits move by
         // about 1 % of their range, not 3 %.
+        _out.WriteLine($"bf16 export: {r.Bytes} bytes; max |logit diff| {diff} (logit range {scale}); argmax agreement {a.argmax(1).eq(b.argmax(1)).to(ScalarType.Float32).mean().item<float>()}");
         diff.Should().BeLessThan(0.03f * scale, $"max |logit difference| {diff} against logits up to {scale}");
         var agree = a.argmax(1).eq(b.argmax(1)).to(ScalarType.Float32).mean().item<float>();
         agree.Should().BeGreaterThan(0.98f, "the predicted class changes only on near ties");
@@ -164,6 +168,7 @@ public class WeightsExportTests : IDisposable
         var (best, periodic) = MakeCheckpoint("boostformer-b0", run: "boostformer-b0-camvid-full");
         var bf16 = WeightsExport.Export(best, P("w", "boostformer-b0-camvid-full.safetensors"));
         bf16.HuggingFaceConfig.Should().BeFalse();
+        _out.WriteLine($"boostformer-b0 bf16 export: {bf16.Bytes} bytes");
         bf16.Bytes.Should().BeLessThanOrEqualTo(8_000_000);
         var config = SegformerConfig.FromJson(bf16.ConfigPath);
         config.IsBoostFormer.Should().BeTrue();
@@ -247,7 +252,8 @@ public class WeightsExportTests : IDisposable
         runs.Select(r => (r.Model, r.Origin)).Should().Equal(("segformer-b0", "shipped weights results/weights/segformer-b0-camvid-full.safetensors"),
             ("boostformer-b0", "shipped weights results/weights/boostformer-b0-camvid-full.safetensors"));
         runs[0].BestValidationMIoU.Should().Be(0.4321);
-        ShippedWeights.Summary(runs).Should().Contain("**segformer-b0**: shipped weights").And.Contain("43.21 %");
+        ShippedWeights.Summary(runs).Should().Contain("- **segformer-b0**: shipped weights results/weights/segformer-b0-camvid-full.safetensors, best val mIoU 43.21 %");
+        new TrainedRun("segformer-b0-camvid-ci", 3, "segformer-b0", "x", 0.1).Weights.Should().Be("local run segformer-b0-camvid-ci");
         ShippedWeights.Summary(Array.Empty<TrainedRun>()).Should().Contain("No trained weights");
         using var loaded = TrainedModels.Load(runs[1].Checkpoint);
         loaded.Model.config.IsBoostFormer.Should().BeTrue();
@@ -276,6 +282,7 @@ public class WeightsExportTests : IDisposable
         result["shape"]!.AsArray().Select(v => v!.GetValue<int>()).Should().Equal(1, 11, 24, 32);
         var maxAbs = result["max_abs"]!.GetValue<double>();
         var scale = result["scale"]!.GetValue<double>();
+        _out.WriteLine($"python3-torch HF-layout reference vs C#: max |logit diff| {maxAbs} (scale {scale})");
         // Same (bf16-rounded) weights in fp32 on both sides: only summation order differs (the parity tests' 1e-4 budget).
         maxAbs.Should().BeLessThan(1e-3 * Math.Max(1, scale), $"PyTorch logits differ from C# by {maxAbs} (scale {scale})");
     }
