@@ -26,6 +26,7 @@ public sealed class ExportCommand : ICliCommand
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
             var type = WeightsExport.ParseDType(pr.GetValue(dtype)!);
+            CliOptions.WritableFile(pr.GetValue(output)!, "--output");
             var r = WeightsExport.Export(pr.GetValue(checkpoint)!, pr.GetValue(output)!, type, pr.GetValue(name), pr.GetValue(dataset)!, pr.GetValue(force));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{r.WeightsPath}: {r.Model.Name} ({r.Run}), {r.Tensors} tensors, {r.Bytes / 1e6:F2} MB"));
