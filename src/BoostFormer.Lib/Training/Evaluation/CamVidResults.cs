@@ -144,7 +144,7 @@ public static class CamVidResults
         md.Append("Regenerate with `").Append(regenerate).Append("`; every number of our rows is measured by that run.\n\n");
         md.Append(ToTable(ours).ToMarkdown()).Append('\n');
         md.Append(PerClassTable(ours).ToMarkdown()).Append('\n');
-        md.Append("- Our rows: CamVid **validation** split (101 images, whole image at 480×360, IoU over the split's confusion matrix, void ignored); ")
+        md.Append("- Our rows: CamVid **validation** split (whole image at 480×360, IoU over the confusion matrix of the images the split column counts, void ignored); ")
           .Append("the published rows are **test**-split numbers (233 images), which `../shared/data` does not hold — the two splits are not the same images.\n");
         md.Append("- GMAC: one forward at 360×480, every operation counted / convolutions and linear layers only; CPU ms: median fp32 forward, batch 1, ")
           .Append(string.Join(", ", ours.Select(r => r.Threads).Distinct().Select(t => $"{t} thread{(t == 1 ? "" : "s")}"))).Append(", this machine.\n");
