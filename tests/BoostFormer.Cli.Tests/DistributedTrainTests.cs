@@ -28,9 +28,11 @@ public class DistributedTrainTests
 
     // Scale 128 with the random ratio 0.5–2.0 never makes an image smaller than the 64 crop: no padded (ignored) pixels, so
     // every shard has as many labelled pixels and the mean of the ranks' mean losses is the global batch's mean loss.
-    private static string[] Args(string config, string dir, string iterations, params string[] extra) => new[]
+    private static string[] Args(string config, string dir, string iterations, params string[] extra) => ArgsAt("64", "128x128", config, dir, iterations, extra);
+
+    private static string[] ArgsAt(string crop, string scale, string config, string dir, string iterations, params string[] extra) => new[]
     {
-        "train", "--config", config, "--dataset", "synthetic", "--synthetic-size", "64", "--crop", "64", "--scale", "128x128",
+        "train", "--config", config, "--dataset", "synthetic", "--synthetic-size", "64", "--crop", crop, "--scale", scale,
         "--iterations", iterations, "--warmup", "1", "--lr", "1e-3", "--batch-size", "4", "--seed", "11", "--workers", "1",
         "--val-limit", "2", "--log-every", "1", "--db", Path.Combine(dir, "runs.db"), "--output", dir,
     }.Concat(extra).ToArray();
@@ -109,6 +111,29 @@ public class DistributedTrainTests
                 store.Series(run.Id, "train", "loss").Select(x => x.step).Should().Equal(1L, 2L, 3L, 4L);
             }
             Directory.GetFiles(Path.Combine(tmp, "two"), "*.db").Should().HaveCount(1, "only rank 0 writes the tracking database");
+        }
+        finally { try { Directory.Delete(tmp, true); } catch (IOException) { } }
+    }
+
+    // Scale 64 with the random ratio 0.5–2.0 against a 96 crop: most crops are padded with ignored (255) pixels, each by a
+    // different amount, so the two ranks' shards hold different numbers of labelled pixels. Averaging each rank's own mean
+    // loss would then weight the pixels of the emptier shard more than one process does; the loss is normalised by the
+    // global batch's labelled pixels instead (SegmentationLoss.Group), and the weights still match one process.
+    [Fact]
+    public async Task Two_processes_match_one_when_the_shards_hold_different_numbers_of_ignored_pixels()
+    {
+        var tmp = Tmp("ignored");
+        try
+        {
+            var config = Config(tmp);
+            var (c1, o1) = await CliRunner.RunAsync(ArgsAt("96", "64x64", config, Path.Combine(tmp, "one"), "4", "--threads", "1"));
+            c1.Should().Be(0, o1);
+            var (c0, o0) = await CliRunner.RunAsync(ArgsAt("96", "64x64", config, Path.Combine(tmp, "one-2threads"), "4", "--threads", "2"));
+            c0.Should().Be(0, o0);
+            var (c2, o2) = await CliRunner.RunAsync(ArgsAt("96", "64x64", config, Path.Combine(tmp, "two"), "4", "--nproc", "2"));
+            c2.Should().Be(0, o2);
+            ShouldMatch(Weights(Path.Combine(tmp, "two", "iter_00000004.safetensors")), Weights(Path.Combine(tmp, "one", "iter_00000004.safetensors")), Tolerance,
+                Weights(Path.Combine(tmp, "one-2threads", "iter_00000004.safetensors")));
         }
         finally { try { Directory.Delete(tmp, true); } catch (IOException) { } }
     }

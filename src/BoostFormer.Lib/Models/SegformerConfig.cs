@@ -88,7 +88,11 @@ public sealed record SegformerConfig
     /// The token mixer of attention layers (<c>attention.self</c>): <c>efficient</c> (SegFormer's efficient
     /// self-attention), <c>lsra</c> (PVTv2 linear spatial-reduction attention: keys/values from a 7×7 adaptive pool,
     /// 1x1 conv, LayerNorm, GELU, one fused <c>kv</c> projection), <c>dest</c> (DEST simplified attention: max over
-    /// keys, no value projection), <c>msca</c> (SegNeXt multi-scale convolutional attention). See <see cref="ZooModule"/>.
+    /// keys, no value projection), <c>msca</c> (SegNeXt multi-scale convolutional attention), <c>shen_efficient</c> (Efficient
+    /// Attention of Shen et al.: softmax-normalised keys and queries, a global d_k×d_v context, linear in N), <c>xca</c> (the
+    /// whole layer becomes an XCiT block: cross-covariance attention, LPI, layer scales) and <c>irmb</c> (the whole layer
+    /// becomes EMO's inverted residual mobile block, window attention in stages 3–4) and <c>swin</c> (Swin's window
+    /// attention, shifted in the odd layers, with its own projection in place of the output projection). See <see cref="ZooModule"/>.
     /// </summary>
     public string attention_type { get; init; } = ZooModule.AttentionEfficient;
     /// <summary>The attention output projection (<c>attention.output.dense</c>, SegFormer's SelfOutput) after the token
@@ -114,6 +118,18 @@ public sealed record SegformerConfig
     public int ham_eval_steps { get; init; } = 6;
     /// <summary>Width of the LightHamHead's Hamburger (<c>ham_channels</c>; its output width is <see cref="decoder_hidden_size"/>).</summary>
     public int ham_channels { get; init; } = 256;
+    /// <summary>Key (and query) channels d_k of Efficient Attention (<c>attention_type</c> <c>shen_efficient</c>; the NOTA team's 64).</summary>
+    public int ea_key_channels { get; init; } = 64;
+    /// <summary>Value channels d_v of Efficient Attention (the NOTA team's 32).</summary>
+    public int ea_value_channels { get; init; } = 32;
+    /// <summary>XCiT layers (<c>attention_type</c> <c>xca</c>) with the local patch interaction (LPI) branch; off = XCA only, as the CV-16 team's <c>SegformerXCA</c>.</summary>
+    public bool xca_lpi { get; init; } = true;
+    /// <summary>Initial value of the XCiT layer scales γ (<c>eta</c>: 1.0 for XCiT's 12-layer models, 1e-5 for its 24-layer ones).</summary>
+    public double xca_layer_scale_init { get; init; } = 1.0;
+    /// <summary>Window side M of the iRMB window attention in stages 3–4 (<c>attention_type</c> <c>irmb</c>; EMO's 7).</summary>
+    public int irmb_window_size { get; init; } = 7;
+    /// <summary>Window side M of Swin's window attention (<c>attention_type</c> <c>swin</c>; 7, the odd layers of a stage shifted by M/2).</summary>
+    public int swin_window_size { get; init; } = 7;
 
     /// <summary>True when the encoder is built of the Mix Transformer's attention/PoolFormer layers (not MSCAN).</summary>
     [JsonIgnore]

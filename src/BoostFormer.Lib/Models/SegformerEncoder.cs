@@ -56,7 +56,7 @@ public sealed class SegformerEncoder : nn.Module
         {
             patch_embeddings.append(SegformerModules.PatchEmbeddings(config, i));
             var layers = new ModuleList<SegformerEncoderLayerBase>();
-            for (int j = 0; j < config.depths[i]; j++) layers.append(SegformerModules.EncoderLayer(config, i, dpr[cur + j]));
+            for (int j = 0; j < config.depths[i]; j++) layers.append(SegformerModules.EncoderLayer(config, i, dpr[cur + j], j));
             block.append(layers);
             cur += config.depths[i];
             layer_norm?.append(nn.LayerNorm(config.hidden_sizes[i], config.layer_norm_eps));

@@ -38,9 +38,10 @@ public abstract class SegformerAttentionLayerBase : SegformerEncoderLayerBase
 /// </summary>
 public sealed class SegformerLayer : SegformerAttentionLayerBase
 {
-    public SegformerLayer(SegformerConfig config, int stage, double drop_path_prob)
+    /// <summary>Layer <paramref name="index"/> of stage <paramref name="stage"/> (Swin's shifted windows alternate with the index).</summary>
+    public SegformerLayer(SegformerConfig config, int stage, double drop_path_prob, int index = 0)
         : base(nameof(SegformerLayer), config, stage, drop_path_prob,
-               SegformerModules.Attention(config, stage)) { }
+               SegformerModules.Attention(config, stage, index)) { }
 
     public override (Tensor hidden_states, Tensor? attention_probs) forward(Tensor hidden_states, long height, long width, bool output_attentions)
     {

@@ -21,20 +21,25 @@ public static class SegformerModules
 
     /// <summary>
     /// One layer of stage <paramref name="stage"/>: a PoolFormer layer in the PoolFormer stages (switch b), else an
-    /// attention layer — SegFormer's, or BoostFormer's without output projection and with the reference order (switch d).
+    /// attention layer — SegFormer's, or BoostFormer's without output projection and with the reference order (switch d) —,
+    /// or a layer of another design that replaces the whole layer: an XCiT block (<c>xca</c>) or EMO's iRMB (<c>irmb</c>).
     /// </summary>
-    public static SegformerEncoderLayerBase EncoderLayer(SegformerConfig config, int stage, double drop_path_prob) =>
+    public static SegformerEncoderLayerBase EncoderLayer(SegformerConfig config, int stage, double drop_path_prob, int index = 0) =>
         config.encoder_type == ZooModule.EncoderMscan ? new MscanBlock(config, stage, drop_path_prob)
         : config.IsPoolFormerStage(stage) ? new BoostformerPoolFormerLayer(config, stage, drop_path_prob)
+        : config.attention_type == ZooModule.AttentionXca ? new XcitLayer(config, stage, drop_path_prob)
+        : config.attention_type == ZooModule.AttentionIrmb ? EmoInvertedResidualMobileBlock.ForStage(config, stage, drop_path_prob)
         : config.remove_self_output ? new BoostformerLayer(config, stage, drop_path_prob)
-        : new SegformerLayer(config, stage, drop_path_prob);
+        : new SegformerLayer(config, stage, drop_path_prob, index);
 
     /// <summary>
     /// The attention block (<c>attention</c>) of a SegFormer-order layer of stage <paramref name="stage"/>: the token mixer
     /// of <see cref="SegformerConfig.attention_type"/> (<c>attention.self</c>), followed by the output projection
-    /// (<c>attention.output</c>) unless <see cref="SegformerConfig.attention_output"/> is off.
+    /// (<c>attention.output</c>) unless <see cref="SegformerConfig.attention_output"/> is off — except Swin's window
+    /// attention, which has its own projection and replaces both. <paramref name="index"/> is the layer's position in the
+    /// stage: Swin shifts the windows of the odd layers.
     /// </summary>
-    public static SegformerAttentionBase Attention(SegformerConfig config, int stage)
+    public static SegformerAttentionBase Attention(SegformerConfig config, int stage, int index = 0)
     {
         var hidden = config.hidden_sizes[stage];
         SegformerSelfOutput? Output() => config.attention_output ? new SegformerSelfOutput(hidden, config.hidden_dropout_prob) : null;
@@ -47,6 +52,13 @@ public static class SegformerModules
                 return new SegformerMixerAttention(new DestSimplifiedAttention(hidden, config.num_attention_heads[stage], config.sr_ratios[stage], config.batch_norm_eps), Output());
             case ZooModule.AttentionMsca:
                 return new SegformerMixerAttention(new SegnextMscaTokenMixer(hidden), Output());
+            case ZooModule.AttentionShenEfficient:
+                return new SegformerMixerAttention(new ShenEfficientAttention(hidden, config.ea_key_channels, ShenEfficientAttention.HeadsFor(config, stage), config.ea_value_channels), Output());
+            case ZooModule.AttentionSwin:
+                return new SegformerMixerAttention(new SwinShiftedWindowAttention(hidden, config.swin_window_size, config.num_attention_heads[stage],
+                    index % 2 == 1 ? config.swin_window_size / 2 : 0, qkv_bias: true, config.attention_probs_dropout_prob, config.hidden_dropout_prob), null);
+            case ZooModule.AttentionXca or ZooModule.AttentionIrmb:
+                throw new ArgumentException($"SegformerConfig.attention_type '{config.attention_type}' replaces the whole layer (SegformerModules.EncoderLayer), not only its attention");
             default:
                 throw new ArgumentException($"SegformerConfig.attention_type '{config.attention_type}' is not known");
         }

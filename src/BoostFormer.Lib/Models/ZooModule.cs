@@ -14,6 +14,10 @@ public sealed class ZooModule
     public const string AttentionLsra = "lsra";
     public const string AttentionDest = "dest";
     public const string AttentionMsca = "msca";
+    public const string AttentionShenEfficient = "shen_efficient";
+    public const string AttentionXca = "xca";
+    public const string AttentionIrmb = "irmb";
+    public const string AttentionSwin = "swin";
     public const string MlpMixFfn = "mix_ffn";
     public const string MlpDestMixFfn = "dest_mix_ffn";
     public const string DecoderAllMlp = "all_mlp";
@@ -69,6 +73,26 @@ public sealed class ZooModule
     public static ZooModule Msca { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionMsca, "MSCA (SegNeXt)", "msca",
         "arXiv 2209.08575", "Visual-Attention-Network/SegNeXt mmseg/models/backbones/mscan.py SpatialAttention",
         c => c.attention_type == AttentionMsca && c.IsMitEncoder, c => c with { attention_type = AttentionMsca });
+    /// <summary>Efficient Attention (Shen et al.): keys softmaxed over positions, queries over channels, one global d_k×d_v context per head; linear in N.</summary>
+    public static ZooModule ShenEfficientAttention { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionShenEfficient, "Efficient Attention (Shen et al.)", "shen-efficient",
+        "arXiv 1812.01243", "cmsflash/efficient-attention efficient_attention.py EfficientAttention",
+        c => c.attention_type == AttentionShenEfficient, c => c with { attention_type = AttentionShenEfficient });
+    /// <summary>XCiT block: cross-covariance attention (d×d per head, learnable temperature), LPI, per-channel layer scales.</summary>
+    public static ZooModule Xca { get; } = new("layer", nameof(SegformerConfig.attention_type), AttentionXca, "XCA + LPI (XCiT)", "xca-lpi",
+        "arXiv 2106.09681", "facebookresearch/xcit xcit.py XCA, LPI, XCABlock",
+        c => c.attention_type == AttentionXca && c.xca_lpi, c => c with { attention_type = AttentionXca, xca_lpi = true });
+    /// <summary>XCiT block without the LPI branch (the CV-16 team's SegformerXCA).</summary>
+    public static ZooModule XcaWithoutLpi { get; } = new("layer", nameof(SegformerConfig.attention_type), AttentionXca, "XCA, no LPI (XCiT)", "xca",
+        "arXiv 2106.09681", "facebookresearch/xcit xcit.py XCA, XCABlock",
+        c => c.attention_type == AttentionXca && !c.xca_lpi, c => c with { attention_type = AttentionXca, xca_lpi = false });
+    /// <summary>EMO's inverted residual mobile block in place of the whole layer: conv stages 1–2, 7×7 window attention in 3–4.</summary>
+    public static ZooModule Irmb { get; } = new("layer", nameof(SegformerConfig.attention_type), AttentionIrmb, "iRMB (EMO)", "irmb",
+        "arXiv 2301.01146", "zhangzjn/EMO model/emo.py iRMB",
+        c => c.attention_type == AttentionIrmb && c.IsMitEncoder, c => c with { attention_type = AttentionIrmb });
+    /// <summary>Swin's (shifted) window attention with relative position bias, padded to whole windows, in place of ESA and its output projection.</summary>
+    public static ZooModule Swin { get; } = new("token mixer", nameof(SegformerConfig.attention_type), AttentionSwin, "(S)W-MSA (Swin)", "swin",
+        "arXiv 2103.14030", "microsoft/Swin-Transformer models/swin_transformer.py WindowAttention, SwinTransformerBlock",
+        c => c.attention_type == AttentionSwin, c => c with { attention_type = AttentionSwin });
     /// <summary>No attention output projection, SegFormer's residual order kept (the NOTA team's final model).</summary>
     public static ZooModule NoAttentionOutput { get; } = new("attention output", nameof(SegformerConfig.attention_output), "false", "no attention output projection", "no-attention-output",
         "—", "boostcampaitech4lv23nlp2/final-project-level3-nlp-14 segformer/modeling_segformer.py SegformerAttention",
@@ -110,11 +134,11 @@ public sealed class ZooModule
     /// <summary>Every zoo module.</summary>
     public static IReadOnlyList<ZooModule> All { get; } = new[]
     {
-        Lsra, DestAttention, Msca, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder,
+        Lsra, DestAttention, Msca, ShenEfficientAttention, Xca, XcaWithoutLpi, Irmb, Swin, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder,
         Resnet18Encoder, DeepLabV3PlusDecoder, PspDecoder, UnetDecoder,
     };
 
-    private static readonly string[] AttentionTypes = { AttentionEfficient, AttentionLsra, AttentionDest, AttentionMsca };
+    private static readonly string[] AttentionTypes = { AttentionEfficient, AttentionLsra, AttentionDest, AttentionMsca, AttentionShenEfficient, AttentionXca, AttentionIrmb, AttentionSwin };
     private static readonly string[] MlpTypes = { MlpMixFfn, MlpDestMixFfn };
     private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam, DecoderDeepLabV3Plus, DecoderPsp, DecoderUnet };
     private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan, EncoderResnet18 };
@@ -142,6 +166,23 @@ public sealed class ZooModule
             throw new ArgumentException($"SegformerConfig: remove_self_output (switch d) wraps efficient self-attention, not attention_type '{c.attention_type}'");
         if (c.attention_type == AttentionLsra && c.kv_pool_size <= 0)
             throw new ArgumentException($"SegformerConfig.kv_pool_size must be positive with LSRA, got {c.kv_pool_size}");
+        if (c.attention_type == AttentionShenEfficient)
+        {
+            if (c.ea_key_channels <= 0 || c.ea_value_channels <= 0)
+                throw new ArgumentException($"SegformerConfig: ea_key_channels ({c.ea_key_channels}) and ea_value_channels ({c.ea_value_channels}) must be positive");
+            for (int i = 0; i < c.num_encoder_blocks; i++)
+            {
+                var h = Models.ShenEfficientAttention.HeadsFor(c, i);
+                if (c.ea_key_channels % h != 0 || c.ea_value_channels % h != 0)
+                    throw new ArgumentException($"SegformerConfig: ea_key_channels ({c.ea_key_channels}) and ea_value_channels ({c.ea_value_channels}) must be multiples of stage {i}'s {h} heads");
+            }
+        }
+        if (c.attention_type == AttentionIrmb && (c.mlp_type != MlpMixFfn || c.mix_cfn || c.irmb_window_size <= 0 || c.mlp_ratios.Any(r => r <= 0)))
+            throw new ArgumentException($"SegformerConfig: attention_type 'irmb' replaces the whole layer (no mlp_type / mix_cfn channel mixer) and needs a positive irmb_window_size, got {c.irmb_window_size}");
+        if (c.attention_type == AttentionSwin && c.swin_window_size < 2)
+            throw new ArgumentException($"SegformerConfig.swin_window_size must be at least 2 (the shift is half of it), got {c.swin_window_size}");
+        if (c.attention_type == AttentionXca && c.xca_layer_scale_init <= 0)
+            throw new ArgumentException($"SegformerConfig.xca_layer_scale_init must be positive, got {c.xca_layer_scale_init}");
         if (c.attention_type == AttentionDest && c.mix_cfn)
             throw new ArgumentException("SegformerConfig: pick one channel mixer (mix_cfn or mlp_type)");
         if (c.mix_cfn && c.mlp_type != MlpMixFfn)

@@ -95,7 +95,9 @@ public sealed class AblationTable
                      "operations of other modules (e.g. BatchNorm, pooling), so its figures sit slightly above our conv+linear column.";
         if (HasLatency)
             yield return $"Latency: median wall-clock forward time on this machine's CPU (libtorch, inference mode, batch 1, {Threads} thread(s), " +
-                         $"{Options.Warmup} warm-up + {Options.Runs} timed runs, min–max in brackets); the CPU may be shared, so treat small differences as noise.";
+                         $"{Options.Warmup} warm-up + {Options.Runs} timed runs, min–max in brackets), fp32 on the optimised path (LibTorch's fused " +
+                         "scaled-dot-product attention, the decoder's 1x1 fuse folded into the stage projections; `boostformer bench --naive` times the graph as written); " +
+                         "the CPU may be shared, so treat small differences as noise.";
         yield return "Rows (a)–(f) each turn on one BoostFormer switch of the base model; the last row turns all six on and also drops " +
                      "the LayerNorm closing each encoder stage, as the BoostFormer reference does.";
     }

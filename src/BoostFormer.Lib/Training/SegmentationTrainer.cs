@@ -125,7 +125,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     protected override (ITrainingOptimizer, LrSchedule, IReadOnlyList<Tensor>) Start(long totalIterations)
     {
         if (_o.AuxiliaryHead) AuxiliaryHead = new FCNHead(_model.Stage3Channels, _o.AuxiliaryChannels, _model.NumClasses);
-        _loss = new SegmentationLoss(_o.Loss, _model.NumClasses);
+        _loss = new SegmentationLoss(_o.Loss, _model.NumClasses) { Group = DataParallel };
         var named = _model.Module.named_parameters().ToList();
         if (AuxiliaryHead is not null) named.AddRange(AuxiliaryHead.named_parameters().Select(p => ("auxiliary_head." + p.name, p.parameter)));
         var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));

@@ -1,3 +1,4 @@
+using BoostFormer.Training.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -31,6 +32,17 @@ public sealed class SegmentationLoss : IDisposable
 
     /// <summary>Number of classes K.</summary>
     public int NumClasses { get; }
+
+    /// <summary>
+    /// Data-parallel training: the process group whose ranks share each global batch, or null for one process. With a group,
+    /// cross-entropy is normalised by the <em>global</em> batch's labelled pixels (the summed class weight of the pixels
+    /// that are not ignored, all-reduced over the ranks) and multiplied by the world size, so that after the gradient
+    /// all-reduce averages over the ranks every rank has the gradient of the global batch's mean loss — also when the shards
+    /// hold different numbers of ignored pixels (void labels, crop padding), where the mean of the ranks' own means is not
+    /// the global mean. Dice is a mean over images and needs nothing (the shards hold equally many images). OHEM's pixel
+    /// selection stays per rank (as with PyTorch DDP), only its normaliser is global.
+    /// </summary>
+    public IDataParallel? Group { get; set; }
 
     /// <summary>
     /// Total loss (a scalar tensor with autograd) of <paramref name="logits"/> [N, K, h, w] against <paramref name="labels"/>
@@ -78,18 +90,38 @@ public sealed class SegmentationLoss : IDisposable
     private Tensor CrossEntropy(Tensor x, Tensor target)
     {
         using var scope = NewDisposeScope();
-        if (Options.Ohem is null)
+        if (Options.Ohem is null && Group is null)
             return F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.Mean, Options.LabelSmoothing).MoveToOuterDisposeScope();
+        if (Options.Ohem is null)
+        {
+            // Σ of the per-pixel losses (class-weighted, ignored pixels 0) over the global batch's normaliser: PyTorch's
+            // mean reduction divides by Σ w[y] over the labelled pixels (their count without class weights).
+            var perPixelLoss = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.None, Options.LabelSmoothing);
+            var labelled = target.ne(Scalars.OfInt(Options.IgnoreIndex));
+            var local = _classWeights is null
+                ? labelled.sum().to_type(ScalarType.Float64)
+                : _classWeights.index(new[] { target.masked_fill(labelled.logical_not(), Scalars.OfInt(0)) }).mul(labelled).sum().to_type(ScalarType.Float64);
+            using var globalNormaliser = Scalars.Temporary(GlobalSum(local.item<double>()) / Group!.WorldSize);
+            return perPixelLoss.sum().div(globalNormaliser).MoveToOuterDisposeScope();
+        }
 
         var pixelWeight = OhemWeights(x, target, Options.Ohem);
         var perPixel = F.cross_entropy(x, target, _classWeights, Options.IgnoreIndex, nn.Reduction.None, Options.LabelSmoothing);
         var weighted = perPixel.mul(pixelWeight).sum();
         // mmseg's weight_reduce_loss: with avg_non_ignore, loss.sum() / (avg_factor + float32 eps); else loss.mean().
-        using var denominator = Scalars.Temporary(Options.AverageNonIgnored
-            ? target.ne(Scalars.OfInt(Options.IgnoreIndex)).sum().item<long>() + 1.1920928955078125e-07
-            : (double)target.numel());
+        var count = Options.AverageNonIgnored ? target.ne(Scalars.OfInt(Options.IgnoreIndex)).sum().item<long>() : (double)target.numel();
+        if (Group is not null) count = GlobalSum(count) / Group.WorldSize;
+        using var denominator = Scalars.Temporary(Options.AverageNonIgnored ? count + 1.1920928955078125e-07 : count);
         var loss = weighted.div(denominator);
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the ranks of <see cref="Group"/>.</summary>
+    private double GlobalSum(double value)
+    {
+        using var t = tensor(new[] { value }, ScalarType.Float64);
+        Group!.AllReduceSum(t);
+        return t.item<double>();
     }
 
     /// <summary>

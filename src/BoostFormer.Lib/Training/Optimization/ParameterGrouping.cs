@@ -7,7 +7,8 @@ namespace BoostFormer.Training.Optimization;
 /// <summary>
 /// Splits a model's trainable parameters into the groups of the SegFormer recipe (mmseg <c>paramwise_cfg</c>): no weight
 /// decay for normalisation weights, biases, layer scales and the decoder's per-stage weights (every parameter with at
-/// most one dimension, plus names containing <c>norm</c> or <c>layer_scale</c>), and the learning rate multiplied by
+/// most one dimension, plus names containing <c>norm</c> or <c>layer_scale</c>, and XCiT's attention <c>temperature</c> and
+/// Swin's <c>relative_position_bias_table</c>, which their references exclude by name), and the learning rate multiplied by
 /// <c>headLrMultiplier</c> for the heads (names containing <c>head</c>, e.g. <c>decode_head.*</c>, <c>auxiliary_head.*</c>).
 /// Empty groups are dropped. Frozen parameters (requires_grad = false) are left out.
 /// </summary>
@@ -16,7 +17,8 @@ public static class ParameterGrouping
     /// <summary>True for parameters that get no weight decay.</summary>
     public static bool IsNoDecay(string name, Tensor p) =>
         p.dim() <= 1 || name.EndsWith(".bias", StringComparison.Ordinal) || name == "bias" ||
-        name.Contains("norm", StringComparison.Ordinal) || name.Contains("layer_scale", StringComparison.Ordinal);
+        name.Contains("norm", StringComparison.Ordinal) || name.Contains("layer_scale", StringComparison.Ordinal) ||
+        name.EndsWith("temperature", StringComparison.Ordinal) || name.EndsWith("relative_position_bias_table", StringComparison.Ordinal);
 
     /// <summary>True for head parameters (learning rate × multiplier).</summary>
     public static bool IsHead(string name) => name.Contains("head", StringComparison.Ordinal) || name.StartsWith("classifier", StringComparison.Ordinal);
