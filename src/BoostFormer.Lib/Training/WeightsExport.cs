@@ -41,7 +41,9 @@ public static class WeightsExport
     {
         public const string FormatKey = "boostformer_format", Run = "run", RunId = "run_id", Model = "model", Iteration = "iteration",
             ValidationMIoU = "best_val_miou", IsBest = "is_best_checkpoint", Source = "source_checkpoint", Dataset = "dataset",
-            ClassNames = "class_names", DType = "dtype", Exported = "exported_utc";
+            ClassNames = "class_names", DType = "dtype", Exported = "exported_utc",
+            // From the tracking database (optional): the run's training iterations, wall time, mean training throughput and last val mIoU.
+            Iterations = "iterations", WallMinutes = "wall_minutes", ImagesPerSecond = "images_per_second", FinalValidationMIoU = "final_val_miou";
     }
 
     /// <summary>The element type for <c>bf16</c>, <c>fp16</c> or <c>fp32</c> (also <c>bfloat16</c>, <c>float16</c>, <c>float32</c>).</summary>
@@ -65,11 +67,12 @@ public static class WeightsExport
     /// <c>.safetensors</c> path) in <paramref name="dtype"/>, with <c>&lt;run&gt;.config.json</c> beside it.
     /// <paramref name="run"/> defaults to the output's file name; <paramref name="dataset"/> names the class names recorded
     /// (its class count must be the model's). An existing output of another run (another name or run id, or not an
-    /// exported file) is replaced only with <paramref name="force"/>. Bad input is an <see cref="ArgumentException"/>,
+    /// exported file) is replaced only with <paramref name="force"/>. With <paramref name="database"/> (the run's tracking
+    /// database), the run's iterations, wall minutes, images/s and last and best validation mIoU are recorded too. Bad input is an <see cref="ArgumentException"/>,
     /// <see cref="FileNotFoundException"/> or <see cref="InvalidDataException"/> naming the file.
     /// </summary>
     public static WeightsExportResult Export(string checkpoint, string output, ScalarType dtype = ScalarType.BFloat16, string? run = null,
-        string dataset = "camvid", bool force = false)
+        string dataset = "camvid", bool force = false, string? database = null)
     {
         if (dtype is not (ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float32))
             throw new ArgumentException($"weights are exported as bf16, fp16 or fp32, not {dtype}", nameof(dtype));
@@ -81,7 +84,9 @@ public static class WeightsExport
             ?? throw new InvalidDataException($"--checkpoint {checkpoint}: not a training checkpoint of this workbook (no 'info' metadata)");
         var spec = ModelSpec.FromRecord(info.ConfigJson)
             ?? throw new InvalidDataException($"--checkpoint {checkpoint}: records no model configuration");
-        var classes = Datasets.Get(dataset, DatasetKind.Segmentation).Info?.ClassNames
+        var definition = Datasets.Get(dataset, DatasetKind.Segmentation);
+        // The synthetic scenes have as many classes as asked for: the model's.
+        var classes = (definition == Datasets.Synthetic ? DatasetInfo.Synthetic(spec.Config.num_labels) : definition.Info)?.ClassNames
             ?? throw new ArgumentException($"--dataset {dataset}: has no fixed class names");
         if (classes.Count != spec.Config.num_labels)
             throw new ArgumentException($"--dataset {dataset}: has {classes.Count} classes but {checkpoint} predicts {spec.Config.num_labels}");
@@ -95,6 +100,7 @@ public static class WeightsExport
                 throw new ArgumentException($"--output {output}: {configPath} exists without its weights file; pass --force to replace it");
         }
 
+        var tracked = database is null ? null : Tracked(database, info.RunId, checkpoint);
         using var loaded = TrainedModels.Load(checkpoint);
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>();
@@ -122,11 +128,28 @@ public static class WeightsExport
         };
         if (info.RunId is { } id) metadata[Keys.RunId] = id.ToString(CultureInfo.InvariantCulture);
         if (double.IsFinite(info.BestMetric)) metadata[Keys.ValidationMIoU] = info.BestMetric.ToString("R", CultureInfo.InvariantCulture);
+        if (tracked is not null)
+        {
+            metadata[Keys.Iterations] = tracked.Iterations.ToString(CultureInfo.InvariantCulture);
+            foreach (var (key, value) in new[] { (Keys.WallMinutes, tracked.WallMinutes), (Keys.ImagesPerSecond, tracked.ImagesPerSecond),
+                         (Keys.FinalValidationMIoU, tracked.FinalValMIoU ?? double.NaN), (Keys.ValidationMIoU, tracked.BestValMIoU ?? double.NaN) })
+                if (double.IsFinite(value)) metadata[key] = value.ToString("R", CultureInfo.InvariantCulture);
+        }
 
         var outFull = Path.GetFullPath(output);
         Safetensors.Save(outFull, tensors, metadata);
         AtomicFile.WriteAllText(configPath, configJson + "\n");
         return new WeightsExportResult(outFull, configPath, new FileInfo(outFull).Length, tensors.Count, run, spec, hf);
+    }
+
+    /// <summary>The run of the checkpoint in tracking database <paramref name="database"/> (<see cref="Tracking.RunReport.Rows"/>).</summary>
+    private static Tracking.RunReportRow Tracked(string database, long? runId, string checkpoint)
+    {
+        if (!File.Exists(database)) throw new FileNotFoundException($"--db {database}: file not found", database);
+        if (runId is not { } id) throw new ArgumentException($"--db {database}: {checkpoint} records no run id to look up");
+        using var store = Tracking.RunStore.Open(database);
+        if (store.Run(id) is null) throw new ArgumentException($"--db {database}: has no run {id} (the run of {checkpoint}); is it the run's database?");
+        return Tracking.RunReport.Rows(store, new[] { id })[0];
     }
 
     /// <summary>True for a run's best checkpoint (<c>best.safetensors</c>), whose recorded best mIoU is its own.</summary>

@@ -259,6 +259,34 @@ public class WeightsExportTests : IDisposable
         loaded.Model.config.IsBoostFormer.Should().BeTrue();
     }
 
+    [Fact]
+    public void With_the_tracking_database_the_export_records_the_runs_iterations_wall_time_throughput_and_last_miou()
+    {
+        var job = new SegmentationJob
+        {
+            Model = "segformer-b0", Dataset = "synthetic", Synthetic = new(64, 8, 5), CropSize = 64, Scale = (64, 64), BatchSize = 2,
+            ValLimit = 1, Workers = 1, Database = P("runs.db"),
+            Trainer = new SegmentationTrainerOptions { RunName = "tiny", Iterations = 2, WarmupIterations = 1 },
+        };
+        var id = job.Run();
+        using var store = RunStore.Open(job.Database);
+        var row = RunReport.Rows(store, new[] { id })[0];
+        var checkpoint = store.BestCheckpoint(id)!;
+        var output = P("w", "tiny.safetensors");
+        WeightsExport.Export(checkpoint, output, dataset: "synthetic", database: job.Database);
+
+        var meta = Safetensors.ReadMetadata(output);
+        meta["iterations"].Should().Be("2");
+        double.Parse(meta["wall_minutes"], System.Globalization.CultureInfo.InvariantCulture).Should().Be(row.WallMinutes).And.BePositive();
+        double.Parse(meta["images_per_second"], System.Globalization.CultureInfo.InvariantCulture).Should().Be(row.ImagesPerSecond).And.BePositive();
+        double.Parse(meta["final_val_miou"], System.Globalization.CultureInfo.InvariantCulture).Should().Be(row.FinalValMIoU!.Value);
+        ShippedWeights.Describe(output).ValidationMIoU.Should().Be(row.BestValMIoU);
+        ShippedWeights.Describe(output).ClassNames.Should().Equal(DatasetInfo.Synthetic(5).ClassNames);
+
+        var wrongDb = () => WeightsExport.Export(checkpoint, output, dataset: "synthetic", database: P("other.db"));
+        wrongDb.Should().Throw<FileNotFoundException>().WithMessage("*--db*other.db*not found*");
+    }
+
     [PythonTorchFact]
     public void Python_reads_the_bf16_file_without_the_safetensors_package_and_the_hugging_face_layout_model_gives_the_same_logits()
     {
