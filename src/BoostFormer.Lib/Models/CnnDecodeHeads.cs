@@ -20,7 +20,7 @@ public sealed class CnnConvModule : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.relu(bn.call(conv.call(x))).MoveToOuterDisposeScope();
+        return nn.functional.relu(SegformerLayout.BatchNorm(bn, conv.call(x))).MoveToOuterDisposeScope();
     }
 }
 

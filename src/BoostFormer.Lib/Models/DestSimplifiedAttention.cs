@@ -64,7 +64,7 @@ public sealed class DestSimplifiedAttention : SegformerTokenMixerBase
         if (sr is not null)
         {
             var reduced = sr.call(x.reshape(b, c, height, width)).reshape(b, c, -1);
-            keysIn = norm1!.call(reduced.contiguous());
+            keysIn = SegformerLayout.BatchNorm(norm1!, reduced.contiguous());
         }
         var key = k.call(keysIn).reshape(b, h, d, -1);                            // [B, h, d, N']
         var m = key.size(-1);

@@ -160,8 +160,8 @@ public sealed class MscanBlock : SegformerEncoderLayerBase
         var x = SegformerLayout.ToNCHW(hidden_states, height, width).contiguous();
         var ls1 = layer_scale_1.view(-1, 1, 1);
         var ls2 = layer_scale_2.view(-1, 1, 1);
-        x = x.add(drop_path.call(ls1 * attn.call(norm1.call(x))), Scalars.One);
-        x = x.add(drop_path.call(ls2 * mlp.call(norm2.call(x))), Scalars.One);
+        x = x.add(drop_path.call(ls1 * attn.call(SegformerLayout.BatchNorm(norm1, x))), Scalars.One);
+        x = x.add(drop_path.call(ls2 * mlp.call(SegformerLayout.BatchNorm(norm2, x))), Scalars.One);
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), null);
     }
 }
@@ -188,7 +188,7 @@ public sealed class MscanStemConv : SegformerPatchEmbeddingsBase
     public override (Tensor embeddings, long height, long width) forward(Tensor pixel_values)
     {
         using var scope = NewDisposeScope();
-        var x = proj.call(pixel_values);
+        var x = SegformerLayout.Sequential(proj, pixel_values);
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), x.size(2), x.size(3));
     }
 }
@@ -209,7 +209,7 @@ public sealed class MscanOverlapPatchEmbed : SegformerPatchEmbeddingsBase
     public override (Tensor embeddings, long height, long width) forward(Tensor pixel_values)
     {
         using var scope = NewDisposeScope();
-        var x = norm.call(proj.call(pixel_values));
+        var x = SegformerLayout.BatchNorm(norm, proj.call(pixel_values));
         return (SegformerLayout.ToSequence(x).MoveToOuterDisposeScope(), x.size(2), x.size(3));
     }
 }

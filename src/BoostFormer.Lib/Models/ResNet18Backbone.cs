@@ -39,9 +39,9 @@ public sealed class ResNetBasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
+        var y = nn.functional.relu(SegformerLayout.BatchNorm(bn1, conv1.call(x)));
+        y = SegformerLayout.BatchNorm(bn2, conv2.call(y));
+        var identity = downsample is null ? x : SegformerLayout.Sequential(downsample, x);
         return nn.functional.relu(y.add_(identity, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
@@ -80,7 +80,7 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, IReadOnlyList<Tensor>>
     public override IReadOnlyList<Tensor> forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var s = maxpool.call(relu.call(bn1.call(conv1.call(x))));
+        var s = maxpool.call(relu.call(SegformerLayout.BatchNorm(bn1, conv1.call(x))));
         var c1 = layer1.call(s);
         var c2 = layer2.call(c1);
         var c3 = layer3.call(c2);

@@ -136,12 +136,39 @@ public static class SegformerLayout
     /// NCHW view of a token sequence [1, H·W, C] has. The copy is a no-op for contiguous inputs. Tested by
     /// <c>BatchNormGradientTests</c>.
     /// </summary>
-    public static Tensor BatchNorm(TorchSharp.Modules.BatchNorm2d norm, Tensor x)
+    /// <remarks>
+    /// Training mode does not go through TorchSharp's <c>BatchNorm.forward</c>: its <c>num_batches_tracked.add_(1)</c> hands
+    /// LibTorch an implicit Scalar the GC may free mid-call ("Unknown scalar type", seen on a Tiny-ImageNet pretraining run of
+    /// BoostFormer-B0 after 1,850 iterations). The same computation — <c>F.batch_norm</c> with batch statistics, the running
+    /// statistics updated with the module's momentum (null: cumulative average), the counter advanced with a rooted Scalar —
+    /// is written here; evaluation mode keeps the module's forward (no Scalar there, and the profiler's hooks see it).
+    /// </remarks>
+    public static Tensor BatchNorm(TorchSharp.Modules.BatchNorm norm, Tensor x)
     {
-        if (norm.training && TrainingBatchNormOverride is { } sync) return sync(norm, x);
-        if (x.is_contiguous()) return norm.call(x);
-        using var c = x.contiguous();
-        return norm.call(c);
+        if (norm.training && norm is TorchSharp.Modules.BatchNorm2d norm2d && TrainingBatchNormOverride is { } sync) return sync(norm2d, x);
+        using var c = x.is_contiguous() ? x.alias() : x.contiguous();
+        if (!norm.training) return norm.call(c);
+        double momentum = 0.0;
+        if (norm.num_batches_tracked is { } tracked && norm.running_mean is not null)
+        {
+            using (no_grad()) tracked.add_(Scalars.OfInt(1), Scalars.OfInt(1));
+            momentum = norm.momentum ?? 1.0 / tracked.item<long>();
+        }
+        else if (norm.momentum is { } m) momentum = m;
+        return nn.functional.batch_norm(c, norm.running_mean, norm.running_var, norm.weight, norm.bias, training: true, momentum: momentum, eps: norm.eps);
+    }
+
+    /// <summary>
+    /// Runs a <see cref="TorchSharp.Modules.Sequential"/> of single-tensor modules, its BatchNorms through
+    /// <see cref="BatchNorm"/> (so training mode never reaches TorchSharp's BatchNorm.forward, see there).
+    /// </summary>
+    public static Tensor Sequential(TorchSharp.Modules.Sequential sequence, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = x;
+        foreach (var m in sequence.children())
+            y = m is TorchSharp.Modules.BatchNorm bn ? BatchNorm(bn, y) : ((nn.Module<Tensor, Tensor>)m).call(y);
+        return (ReferenceEquals(y, x) ? y.alias() : y).MoveToOuterDisposeScope();
     }
 
     /// <summary>[B, C, H, W] → [B, H·W, C].</summary>

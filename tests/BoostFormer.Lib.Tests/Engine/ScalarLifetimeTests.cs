@@ -45,12 +45,22 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output)
             }
         }
         // Virtual calls (a module's forward through Module.call, an optimiser's step) run the override of the type the
-        // library made: every override of a TorchSharp type the library uses must be safe too.
+        // library made — declared on that type or inherited from one of its TorchSharp base classes (BatchNorm2d runs
+        // BatchNorm.forward, whose num_batches_tracked.add_(1) makes a Scalar): every such override must be safe too.
+        using (var ts = AssemblyDefinition.ReadAssembly(typeof(torch).Assembly.Location))
+            foreach (var used in usedTypes.ToList())
+                for (var t = ts.MainModule.GetType(used)?.BaseType; t is not null && t.Scope.Name.StartsWith("TorchSharp", StringComparison.Ordinal); )
+                {
+                    usedTypes.Add(Strip(t).FullName);
+                    TypeDefinition? def;
+                    try { def = t.Resolve(); } catch (AssemblyResolutionException) { def = null; }
+                    t = def?.BaseType;
+                }
         foreach (var key in unsafeMethods)
         {
             var type = key[..key.IndexOf("::", StringComparison.Ordinal)];
             var name = key[(key.IndexOf("::", StringComparison.Ordinal) + 2)..];
-            if (usedTypes.Contains(type) && VirtualOverrides.Contains(name[..name.IndexOf('(')]))
+            if (usedTypes.Contains(type) && VirtualOverrides.Contains(name[..name.IndexOf('(')]) && !ReachedOnlyInEvalMode.Contains(key))
                 offenders.Add($"the library uses {type}, whose {name} makes an unrooted Scalar");
         }
         foreach (var o in offenders) output.WriteLine(o);
@@ -91,6 +101,12 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output)
     }
 
     private static readonly HashSet<string> VirtualOverrides = ["forward", "step", "call"];
+
+    // TorchSharp's BatchNorm.forward makes its Scalar only in training mode (num_batches_tracked.add_(1)). The library runs
+    // training-mode BatchNorm through SegformerLayout.BatchNorm instead; which module a virtual call reaches is not visible
+    // in IL, so BatchNormTrainingPathTests checks it by running every model and zoo module in training mode with a hook on
+    // every BatchNorm's own forward.
+    private static readonly HashSet<string> ReachedOnlyInEvalMode = ["TorchSharp.Modules.BatchNorm::forward(TorchSharp.torch/Tensor)"];
 
     private static TypeReference Strip(TypeReference t) => t is GenericInstanceType g ? g.ElementType : t;
 

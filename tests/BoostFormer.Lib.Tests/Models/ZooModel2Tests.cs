@@ -163,7 +163,8 @@ public class ZooModel2Tests
     {
         foreach (var module in new[] { ZooModule.ShenEfficientAttention, ZooModule.Xca, ZooModule.Irmb, ZooModule.Swin })
         {
-            var c = module.Apply(SegformerConfig.FromName("segformer-b0", 3)) with { depths = new[] { 2, 1, 2, 1 } };
+            // No drop path: at batch 1 it drops a whole residual branch now and then, leaving that layer without gradients.
+            var c = module.Apply(SegformerConfig.FromName("segformer-b0", 3)) with { depths = new[] { 2, 1, 2, 1 }, drop_path_rate = 0 };
             using var m = new SegformerForSemanticSegmentation(c);
             m.train();
             using var scope = NewDisposeScope();
