@@ -39,16 +39,30 @@ public static class ZooModuleCosts
                ?? throw new ArgumentException($"{Profiler.TypeName(model)} has no module at '{path}' (the place of {module.Label})");
     }
 
-    /// <summary>Measures every zoo module (or those of <paramref name="only"/>) at <paramref name="input"/>; <paramref name="log"/> gets one line each.</summary>
+    /// <summary>Measures every zoo module (or those of <paramref name="only"/>) at <paramref name="input"/>: the family table's SegFormer-B0 and module rows (<see cref="FromFamily"/>).</summary>
     public static IReadOnlyList<ZooModuleCost> Run(InputSize input, int classes = 11, IReadOnlyList<ZooModule>? only = null, Action<string>? log = null)
     {
-        var b0 = SegformerConfig.FromName("segformer-b0", classes);
-        var baseReport = Measure(b0, input, "segformer-b0");
+        var modules = only ?? ZooModule.All;
+        var entries = ModelFamily.Entries(classes).Where(e => e.Name == "segformer-b0" || modules.Any(m => e.Name == ModuleRowName(m))).ToList();
+        return FromFamily(ModelFamily.Run(new AblationOptions { Input = input, Classes = classes, Runs = 0 }, null, entries), only, log);
+    }
+
+    /// <summary>The family table's row name of <paramref name="module"/> substituted into SegFormer-B0.</summary>
+    public static string ModuleRowName(ZooModule module) => $"SegFormer-B0 + {module.Label}";
+
+    /// <summary>
+    /// Every zoo module's cost read from a measured family table (its <c>segformer-b0</c> row and the module rows, with their
+    /// profiles), so a notebook that shows both profiles each model once.
+    /// </summary>
+    public static IReadOnlyList<ZooModuleCost> FromFamily(FamilyTable family, IReadOnlyList<ZooModule>? only = null, Action<string>? log = null)
+    {
+        ProfileReport ProfileOf(string name) => family.Row(name).Profile ?? throw new ArgumentException($"the family row '{name}' carries no profile");
+        var baseReport = ProfileOf("segformer-b0");
         var rows = new List<ZooModuleCost>();
         foreach (var m in only ?? ZooModule.All)
         {
             var path = PathOf(m.Point);
-            var report = Measure(m.Apply(b0), input, m.Tag);
+            var report = ProfileOf(ModuleRowName(m));
             var at = report.Modules.FirstOrDefault(r => r.Path == path) ?? throw new InvalidOperationException($"{m.Label}: the profile has no module '{path}'");
             var was = baseReport.Modules.First(r => r.Path == path);
             var row = new ZooModuleCost(m, path, at.Type, at.Params, at.Counts.Macs(MacConvention.All), at.Counts.Macs(MacConvention.ConvLinear),
@@ -57,11 +71,5 @@ public static class ZooModuleCosts
             log?.Invoke($"{m.Label}: {row.Type} at {path}, {row.Params:N0} params, {row.MacsAll / 1e6:F1} MMAC (SegFormer-B0's {row.BaseType}: {row.BaseParams:N0}, {row.BaseMacsAll / 1e6:F1} MMAC)");
         }
         return rows;
-    }
-
-    private static ProfileReport Measure(SegformerConfig config, InputSize input, string name)
-    {
-        using var model = new SegformerForSemanticSegmentation(config);
-        return Profiler.Profile(model, x => model.call(x), input.Shape(), MacConvention.All, name);
     }
 }
