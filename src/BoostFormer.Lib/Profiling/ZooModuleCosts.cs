@@ -31,10 +31,14 @@ public static class ZooModuleCosts
         _ => throw new ArgumentException($"unknown substitution point '{point}'", nameof(point)),
     };
 
-    /// <summary>The module of <paramref name="model"/> at <paramref name="module"/>'s place (for <c>ModuleDiagram</c>).</summary>
-    public static torch.nn.Module At(SegformerForSemanticSegmentation model, ZooModule module)
+    /// <summary>
+    /// The module of <paramref name="model"/> at <paramref name="module"/>'s place; with <paramref name="drawn"/>, the one a
+    /// diagram shows: a token mixer's <c>attention.self</c> (the mixer itself, without the output projection it shares with
+    /// SegFormer), otherwise the same module.
+    /// </summary>
+    public static torch.nn.Module At(SegformerForSemanticSegmentation model, ZooModule module, bool drawn = false)
     {
-        var path = PathOf(module.Point);
+        var path = PathOf(module.Point) + (drawn && module.Point == "token mixer" ? ".self" : "");
         return model.named_modules().FirstOrDefault(m => m.name == path).module
                ?? throw new ArgumentException($"{Profiler.TypeName(model)} has no module at '{path}' (the place of {module.Label})");
     }

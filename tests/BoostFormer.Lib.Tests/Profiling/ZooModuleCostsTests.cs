@@ -35,6 +35,8 @@ public class ZooModuleCostsTests
             r.MacsAll.Should().BeGreaterThanOrEqualTo(r.MacsConvLinear, r.Module.Label);
         }
         rows.Single(r => r.Module == ZooModule.DestMixFfn).Path.Should().EndWith(".mlp");
+        using (var lsra = new SegformerForSemanticSegmentation(ZooModule.Lsra.Apply(b0)))
+            ZooModuleCosts.At(lsra, ZooModule.Lsra, drawn: true).Should().BeOfType<SegformerEfficientSelfAttention>("a token mixer is drawn without the shared output projection");
         rows.Single(r => r.Module == ZooModule.HamDecoder).MacsAll.Should().BeGreaterThan(rows.Single(r => r.Module == ZooModule.HamDecoder).MacsConvLinear, "NMF is matrix products");
         rows.Single(r => r.Module == ZooModule.NoAttentionOutput).Params.Should().BeLessThan(rows[0].BaseParams, "the output projection is gone");
         FluentActions.Invoking(() => ZooModuleCosts.PathOf("nowhere")).Should().Throw<ArgumentException>().WithMessage("*nowhere*");
