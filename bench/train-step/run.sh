@@ -2,7 +2,8 @@
 # SegFormer training step (forward + loss + backward + AdamW) on our engine (`boostformer train step-bench`), on the naive
 # port (`--naive`: attention as matmul + softmax + matmul) on the same LibTorch, and in plain PyTorch 1.13
 # (train_step_ref.py, /usr/bin/python3 torch), same batch, input, threads, warm-up and runs, in one run. Prints the
-# ratios of the median step times (< 1 means we are faster).
+# ratios of the median step times (< 1 means we are faster). Also bf16 mixed precision (`--precision bf16`: bf16 forward and
+# backward, fp32 master weights and AdamW) in the same rounds: bf16/fp32 and bf16/pytorch.
 #
 # Usage: bench/train-step/run.sh [--model segformer-b0] [--input 512x512] [--batch 2] [--threads N] [--warmup W] [--runs R] [--repeat K]
 set -euo pipefail
@@ -33,13 +34,15 @@ args=(--model "$model" --input "$input" --threads "$threads" --warmup "$warmup" 
 for ((i = 1; i <= repeat; i++)); do
   ours=$(dotnet "$dll" train step-bench "${args[@]}" --batch-size "$batch")
   naive=$(dotnet "$dll" train step-bench "${args[@]}" --batch-size "$batch" --naive)
+  bf16=$(dotnet "$dll" train step-bench "${args[@]}" --batch-size "$batch" --precision bf16)
   theirs=$("$py" "$here/train_step_ref.py" "${args[@]}" --batch "$batch")
-  line=$("$py" - "$ours" "$naive" "$theirs" <<'PY'
+  line=$("$py" - "$ours" "$naive" "$theirs" "$bf16" <<'PY'
 import json, sys
-o, n, t = (json.loads(a) for a in sys.argv[1:4])
+o, n, t, b = (json.loads(a) for a in sys.argv[1:5])
 print(f"ours median {o['median_ms']:.0f} ms (min {o['min_ms']:.0f}) | naive port {n['median_ms']:.0f} ms (min {n['min_ms']:.0f}) | "
-      f"pytorch 1.13 {t['median_ms']:.0f} ms (min {t['min_ms']:.0f}) | naive/pytorch {n['median_ms'] / t['median_ms']:.3f} | "
-      f"ours/naive {o['median_ms'] / n['median_ms']:.3f} | ratio ours/pytorch {o['median_ms'] / t['median_ms']:.3f}")
+      f"bf16 mixed {b['median_ms']:.0f} ms (min {b['min_ms']:.0f}) | pytorch 1.13 {t['median_ms']:.0f} ms (min {t['min_ms']:.0f}) | "
+      f"naive/pytorch {n['median_ms'] / t['median_ms']:.3f} | ours/naive {o['median_ms'] / n['median_ms']:.3f} | "
+      f"bf16/fp32 {b['median_ms'] / o['median_ms']:.3f} | bf16/pytorch {b['median_ms'] / t['median_ms']:.3f} | ratio ours/pytorch {o['median_ms'] / t['median_ms']:.3f}")
 PY
 )
   echo "run $i: $line"

@@ -60,13 +60,14 @@ public sealed class TrainCommand : ICliCommand
         var distillWeight = new Option<double>("--distill-weight") { Description = "CWD loss weight λ", DefaultValueFactory = _ => 3.0 };
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel processes on this machine (runs mpiexec.mpich -n N; each takes an equal shard of every batch)", DefaultValueFactory = _ => 1 };
         var hosts = new Option<string?>("--hosts") { Description = "With --nproc: machines for mpiexec.mpich -hosts (e.g. node1:2,node2:2; see README, Data-parallel training)" };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 mixed precision (forward and backward in bfloat16, loss and fp32 master weights in float32; validation in bf16)", DefaultValueFactory = _ => "fp32" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads per process (0 = the engine's default; --nproc N: cores / N)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
         {
             model, config, dataset, root, iterations, epochs, batch, crop, scale, lr, wd, warmup, clip, dropPath, aux, auxWeight, ohem, ohemMin, classWeights,
             smoothing, pretrained, evalEvery, ckptEvery, keep, valLimit, trainLimit, seed, db, name, output, resume, reuse, workers, logEvery, synthSize,
             nproc, hosts, threads, maxPixels,
-            lossKind, diceWeight, teacher, distill, distillTau, distillWeight,
+            lossKind, diceWeight, teacher, distill, distillTau, distillWeight, precision,
         };
         cmd.SetAction(pr => ExitCodes.Run(() => DistributedLaunch.LaunchIfRequested(pr.GetValue(nproc), pr.GetValue(hosts))
             ?? DistributedLaunch.RunRank(pr.GetValue(nproc), group => Train(pr, group))));
@@ -125,7 +126,7 @@ public sealed class TrainCommand : ICliCommand
                     WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
                     EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
                     Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
-                    Distillation = distillation,
+                    Distillation = distillation, Precision = PrecisionExtensions.Parse(pr.GetValue(precision)!),
                     Loss = new SegmentationLossOptions
                     {
                         AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing), Kind = kind, DiceWeight = pr.GetValue(diceWeight),
@@ -159,9 +160,10 @@ public sealed class TrainCommand : ICliCommand
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json");
         var naive = new Option<bool>("--naive") { Description = "Attention as matmul + softmax + matmul (the HF graph as written) instead of scaled_dot_product_attention" };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 mixed precision (bf16 forward/backward, fp32 master weights and AdamW)", DefaultValueFactory = _ => "fp32" };
         var cmd = new Command("step-bench", "Time SegFormer training steps (forward + loss + backward + AdamW) on random data.")
         {
-            model, input, batch, classes, threads, warmup, runs, json, naive,
+            model, input, batch, classes, threads, warmup, runs, json, naive, precision,
         };
         cmd.SetAction(pr => ExitCodes.Run(() =>
         {
@@ -173,12 +175,13 @@ public sealed class TrainCommand : ICliCommand
             if (pr.GetValue(warmup) < 0) throw new ArgumentException($"--warmup must be >= 0, got {pr.GetValue(warmup)}");
             if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
             if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
-            var t = TrainStepBenchmark.Run(pr.GetValue(model)!, size.Height, size.Width, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive));
+            var t = TrainStepBenchmark.Run(pr.GetValue(model)!, size.Height, size.Width, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive),
+                precision: PrecisionExtensions.Parse(pr.GetValue(precision)!));
             if (pr.GetValue(json))
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["model"] = t.Model, ["input"] = t.Input, ["threads"] = t.Threads, ["median_ms"] = t.MedianMs, ["min_ms"] = t.MinMs,
-                    ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss,
+                    ["max_ms"] = t.MaxMs, ["runs"] = t.Runs, ["loss"] = t.Loss, ["precision"] = pr.GetValue(precision)!.Trim().ToLowerInvariant(),
                 }));
             else
                 Console.WriteLine(FormattableString.Invariant($"train step {t.Model} {string.Join("x", t.Input)} threads={t.Threads}: median {t.MedianMs:F1} ms (min {t.MinMs:F1}, max {t.MaxMs:F1}, {t.Runs} runs)"));

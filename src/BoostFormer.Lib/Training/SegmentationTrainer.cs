@@ -43,6 +43,12 @@ public sealed record SegmentationTrainerOptions : TrainingOptions
     public IReadOnlyList<string>? ClassNames { get; init; }
     /// <summary>Channel-wise distillation from the trainer's teacher (its loss added to the segmentation loss), or null.</summary>
     public DistillationOptions? Distillation { get; init; }
+    /// <summary>
+    /// Training precision: <see cref="BoostFormer.Precision.Fp32"/>, or <see cref="BoostFormer.Precision.Bf16"/> mixed precision — forward
+    /// and backward in bfloat16, loss in float32, fp32 master weights updated by the optimizer (<see cref="MasterWeights"/>);
+    /// validation then runs in bf16 too.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>Progress of a segmentation run: the main and auxiliary losses, the gradient norm and any validation metrics.</summary>
@@ -68,6 +74,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     private Func<IEnumerable<EvalSample>>? _validation;
     private SegmentationLoss? _loss;
     private readonly ISegmentationModel? _teacher;
+    private MasterWeights? _masters;
 
     /// <summary>
     /// Prepares a trainer (call <see cref="Run"/> to train). With <paramref name="teacher"/> and
@@ -96,6 +103,8 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     {
         var d = _model.Module.state_dict();
         if (AuxiliaryHead is not null) foreach (var (k, v) in AuxiliaryHead.state_dict()) d["auxiliary_head." + k] = v;
+        // bf16 mixed precision: the checkpoint holds the fp32 masters (and restoring writes into them).
+        if (_masters is not null) foreach (var (k, m) in _masters.Masters) d[k] = m;
         return d;
     }
 
@@ -128,6 +137,13 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
         _loss = new SegmentationLoss(_o.Loss, _model.NumClasses) { Group = DataParallel };
         var named = _model.Module.named_parameters().ToList();
         if (AuxiliaryHead is not null) named.AddRange(AuxiliaryHead.named_parameters().Select(p => ("auxiliary_head." + p.name, p.parameter)));
+        if (_o.Precision == Precision.Bf16)
+        {
+            var modules = new List<(string, nn.Module)> { ("", _model.Module) };
+            if (AuxiliaryHead is not null) modules.Add(("auxiliary_head.", AuxiliaryHead));
+            _masters = MasterWeights.CastToBf16(modules);
+            named = _masters.Masters.ToList();
+        }
         var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
         var schedule = new PolynomialWarmupSchedule(totalIterations, _o.WarmupIterations, _o.LearningRate, _o.PolyPower, _o.EndLearningRate);
         _model.Module.train();
@@ -145,14 +161,35 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     {
         _loss?.Dispose();
         _loss = null;
+        if (_masters is not null)
+        {
+            // Leave the model as it was given (float32), holding the trained weights: the masters themselves.
+            _model.Module.to(ScalarType.Float32);
+            AuxiliaryHead?.to(ScalarType.Float32);
+            using (no_grad())
+                foreach (var (k, p) in _model.Module.named_parameters()) if (_masters.Master(k) is { } m) p.copy_(m);
+            _masters.Dispose();
+            _masters = null;
+        }
     }
+
+    /// <inheritdoc />
+    protected override void AfterBackward() => _masters?.GradientsToMasters();
+    /// <inheritdoc />
+    protected override void AfterStep() => _masters?.MastersToModel();
+    /// <inheritdoc />
+    protected override void WeightsLoaded() => _masters?.MastersToModel();
 
     /// <inheritdoc />
     protected override StepLoss Loss(SegmentationBatch batch)
     {
-        using var fwd = _model.Forward(batch.Images, AuxiliaryHead is not null);
+        using var images = _masters is null ? batch.Images.alias() : batch.Images.to_type(ScalarType.BFloat16);
+        using var fwd = _model.Forward(images, AuxiliaryHead is not null);
         var aux = AuxiliaryHead is not null ? AuxiliaryHead.call(fwd.Stage3 ?? throw new InvalidOperationException("the model returned no stage-3 features")) : null;
-        var total = _loss!.Compute(fwd.Logits, batch.Labels, aux, out var parts);
+        // The loss in float32 (bf16 mixed precision: the logits are cast up, their gradient flows back down in bf16).
+        using var logits = fwd.Logits.dtype == ScalarType.Float32 ? fwd.Logits.alias() : fwd.Logits.to_type(ScalarType.Float32);
+        if (aux is not null && aux.dtype != ScalarType.Float32) aux = aux.to_type(ScalarType.Float32);
+        var total = _loss!.Compute(logits, batch.Labels, aux, out var parts);
         var logged = new Dictionary<string, double> { ["loss"] = parts.Main + _o.Loss.AuxiliaryWeight * parts.Auxiliary, ["loss_main"] = parts.Main };
         if (AuxiliaryHead is not null) logged["loss_aux"] = parts.Auxiliary;
         if (_teacher is not null)
@@ -161,7 +198,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
             Tensor teacherLogits;
             using (no_grad())
             using (var tf = _teacher.Forward(batch.Images, false)) teacherLogits = tf.Logits.detach();
-            var cwd = ChannelWiseDistillation.Loss(fwd.Logits, teacherLogits, _o.Distillation!);
+            var cwd = ChannelWiseDistillation.Loss(logits, teacherLogits, _o.Distillation!);
             logged["loss_cwd"] = cwd.item<float>();
             logged["loss"] += logged["loss_cwd"];
             var sum = total.add(cwd, Scalars.One).MoveToOuterDisposeScope();
@@ -174,7 +211,8 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     /// <inheritdoc />
     protected override EvaluationScore Evaluate()
     {
-        var metrics = SegmentationEvaluator.Evaluate(_model, _validation!(), _o.Evaluation, _o.ClassNames);
+        var options = _masters is null ? _o.Evaluation : _o.Evaluation with { Precision = Precision.Bf16 };
+        var metrics = SegmentationEvaluator.Evaluate(_model, _validation!(), options, _o.ClassNames);
         return new EvaluationScore(metrics.MeanIoU, metrics.ToDictionary(), metrics);
     }
 
@@ -192,5 +230,6 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
         ["grad_clip"] = _o.GradClipNorm, ["aux_head"] = _o.AuxiliaryHead, ["aux_weight"] = _o.Loss.AuxiliaryWeight,
         ["class_weights"] = _o.Loss.ClassWeights, ["label_smoothing"] = _o.Loss.LabelSmoothing,
         ["ohem_thresh"] = _o.Loss.Ohem?.Threshold, ["ohem_min_kept"] = _o.Loss.Ohem?.MinKept, ["seed"] = _o.Seed, ["data_seed"] = _o.DataSeed,
-    });
+    }.Concat(_o.Precision == Precision.Fp32 ? [] : [new KeyValuePair<string, object?>("precision", _o.Precision.ToString().ToLowerInvariant())])
+        .ToDictionary(kv => kv.Key, kv => kv.Value)); // fp32 runs keep the record they always had
 }

@@ -150,6 +150,13 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
     protected virtual void Finish(RunStore? store, long runId, long iteration) { }
     /// <summary>Called when the loop ends, normally or not (frees what <see cref="Start"/> built besides the optimizer).</summary>
     protected virtual void Stop() { }
+    /// <summary>Called right after each backward pass, before the gradients are averaged over ranks, clipped and applied
+    /// (bf16 mixed precision moves the gradients to the fp32 master weights here).</summary>
+    protected virtual void AfterBackward() { }
+    /// <summary>Called after each optimizer step (bf16 mixed precision copies the updated masters into the model here).</summary>
+    protected virtual void AfterStep() { }
+    /// <summary>Called when <see cref="StateDict"/>'s tensors were overwritten (restored from a checkpoint, broadcast from rank 0).</summary>
+    protected virtual void WeightsLoaded() { }
 
     /// <summary>The folder this run writes its checkpoints to (set once the run starts), or null without checkpoints.</summary>
     protected string? RunDirectory { get; private set; }
@@ -185,6 +192,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         {
             var (optimizer, schedule, parameters) = Start(total);
             DataParallelRun.Begin(dp, StateDict().Values, _o.Seed);
+            if (dp is not null) WeightsLoaded();
             using (optimizer) return Iterate(data, store, progress, cancellationToken, total, folder, resumeFrom, hyperparameters, optimizer, schedule, parameters);
         }
         finally { Stop(); RunDirectory = null; }
@@ -218,6 +226,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
         {
             using var c = CheckpointManager.Load(resumeFrom);
             RestoreWeights(resumeFrom, c);
+            WeightsLoaded();
             optimizer.LoadStateDict(c.Optimizer);
             if (c.TorchRngState is not null) set_rng_state(c.TorchRngState);
             iteration = c.Info.Iteration; epoch = c.Info.Epoch; batchInEpoch = c.Info.BatchInEpoch; best = c.Info.BestMetric;
@@ -282,9 +291,11 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                         schedule.Apply(optimizer, iteration);
                         step = Loss(batch);
                         step.Total.backward();
+                        AfterBackward();
                         GradientReduction?.Average(parameters);
                         if (_o.GradClipNorm is { } clip) gradNorm = GradientClipping.ClipGradNorm(parameters, clip);
                         optimizer.Step();
+                        AfterStep();
                         optimizer.ZeroGrad();
                         if (!double.IsFinite(step.Value)) throw new InvalidOperationException($"loss became {step.Value} at iteration {iteration + 1}");
                     }

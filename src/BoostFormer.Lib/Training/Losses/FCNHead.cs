@@ -71,7 +71,7 @@ public sealed class FCNHead : Module<Tensor, Tensor>
         if (training && DropoutRatio > 0)
         {
             // Dropout2d: one Bernoulli draw per (sample, channel), survivors scaled by 1/(1-p).
-            var keep = empty(new[] { x.shape[0], x.shape[1], 1L, 1L }).bernoulli_(1 - DropoutRatio).div_(Scalars.Of(1 - DropoutRatio));
+            var keep = empty(new[] { x.shape[0], x.shape[1], 1L, 1L }, x.dtype).bernoulli_(1 - DropoutRatio).div_(Scalars.Of(1 - DropoutRatio));
             x = x.mul(keep);
         }
         return conv_seg.call(x).MoveToOuterDisposeScope();

@@ -1,7 +1,17 @@
 namespace BoostFormer.Training.Tracking;
 
 /// <summary>A finished segmentation run as analyses use it: its best checkpoint and best validation mIoU.</summary>
-public sealed record TrainedRun(string Name, long Id, string Model, string Checkpoint, double? BestValidationMIoU);
+public sealed record TrainedRun(string Name, long Id, string Model, string Checkpoint, double? BestValidationMIoU)
+{
+    /// <summary>The <see cref="Origin"/> of a run of this machine's tracking database.</summary>
+    public const string LocalOrigin = "local run";
+
+    /// <summary>Where the weights come from: <see cref="LocalOrigin"/> or the shipped file (<c>shipped weights results/weights/…</c>, <see cref="ShippedWeights"/>).</summary>
+    public string Origin { get; init; } = LocalOrigin;
+
+    /// <summary>One phrase naming the weights: <c>local run &lt;name&gt;</c> or <c>shipped weights results/weights/&lt;file&gt;</c>.</summary>
+    public string Weights => Origin == LocalOrigin ? $"{LocalOrigin} {Name}" : Origin;
+}
 
 /// <summary>
 /// The questions notebooks and analyses ask a tracking database — which runs finished, their best checkpoints, the newest
