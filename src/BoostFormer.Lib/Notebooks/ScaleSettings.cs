@@ -29,6 +29,10 @@ public sealed record ScaleSettings
     public required int? FinetuneTrainImages { get; init; }
     /// <summary>Validation images, or null for the whole split (04, 08).</summary>
     public required int? ValImages { get; init; }
+    /// <summary>Iterations per run of the comparison notebooks 10–12 (model zoo, distillation, training tricks), batch and crop as <see cref="FinetuneBatch"/> and <see cref="FinetuneCrop"/>.</summary>
+    public long CompareIterations { get; init; }
+    /// <summary>Validation images of the comparison notebooks 10–12, or null for the whole split.</summary>
+    public int? CompareValImages { get; init; }
 
     /// <summary>The settings of <paramref name="scale"/>.</summary>
     public static ScaleSettings For(RunScale scale) => scale switch
@@ -38,18 +42,21 @@ public sealed record ScaleSettings
             Scale = scale, Purpose = "CI: proves every pipeline in minutes; numbers are meaningless",
             PretrainIterations = 12, PretrainBatch = 16, PretrainValImages = 202,
             FinetuneIterations = 6, FinetuneBatch = 2, FinetuneCrop = 128, FinetuneTrainImages = 8, ValImages = 4,
+            CompareIterations = 4, CompareValImages = 4,
         },
         RunScale.Demo => new()
         {
             Scale = scale, Purpose = "the default: every notebook in about 30 minutes on a 2-core CPU",
             PretrainIterations = 600, PretrainBatch = 64, PretrainValImages = 1000,
             FinetuneIterations = 300, FinetuneBatch = 4, FinetuneCrop = 256, FinetuneTrainImages = null, ValImages = null,
+            CompareIterations = 60, CompareValImages = 32,
         },
         _ => new()
         {
             Scale = scale, Purpose = "the papers' schedules (days on a CPU)",
             PretrainIterations = 470_000, PretrainBatch = 128, PretrainValImages = null,
             FinetuneIterations = 160_000, FinetuneBatch = 8, FinetuneCrop = 512, FinetuneTrainImages = null, ValImages = null,
+            CompareIterations = 160_000, CompareValImages = null,
         },
     };
 

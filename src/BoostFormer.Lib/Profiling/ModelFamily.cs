@@ -15,7 +15,11 @@ namespace BoostFormer.Profiling;
 public sealed record FamilyEntry(string Name, string Group, SegformerConfig Config, string? ReferenceParams = null, string? ReferenceGflops = null, string? Source = null);
 
 /// <summary>Measured numbers of one <see cref="FamilyEntry"/>.</summary>
-public sealed record FamilyRow(FamilyEntry Entry, long Params, long MacsAll, long MacsConvLinear, long MatmulMacs, int OutputStride, LatencyResult? Latency);
+public sealed record FamilyRow(FamilyEntry Entry, long Params, long MacsAll, long MacsConvLinear, long MatmulMacs, int OutputStride, LatencyResult? Latency)
+{
+    /// <summary>The profile the row was measured from (per-module counts, e.g. for <see cref="ZooModuleCosts.FromFamily"/>), or null.</summary>
+    public ProfileReport? Profile { get; init; }
+}
 
 /// <summary>
 /// The model family table (<c>boostformer ablate --family</c>, <c>results/family.{md,csv}</c>): every named model of the
@@ -55,7 +59,7 @@ public static class ModelFamily
         {
             using var model = new SegformerForSemanticSegmentation(e.Config);
             var (p, lat) = Ablation.Measure(model, e.Name, options, ref threads);
-            var row = new FamilyRow(e, p.Params, p.AllMacs, p.ConvLinearMacs, p.Total.Macs(MacKind.Attention), model.decode_head.OutputStride, lat);
+            var row = new FamilyRow(e, p.Params, p.AllMacs, p.ConvLinearMacs, p.Total.Macs(MacKind.Attention), model.decode_head.OutputStride, lat) { Profile = p };
             rows.Add(row);
             log?.Invoke($"{e.Name}: {row.Params:N0} params, {row.MacsAll / 1e9:F3} GMAC (conv+linear {row.MacsConvLinear / 1e9:F3})" + (lat is null ? "" : $", {lat.MedianMs:F1} ms"));
         }

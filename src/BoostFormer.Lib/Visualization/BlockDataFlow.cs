@@ -28,7 +28,10 @@ public static class BlockDataFlow
             var reducer = Of(attention.key_value_reducer.GetType().Name) ?? Array.Empty<FlowStep>();
             return new FlowStep[] { new("Q = query(x)", "query") }
                 .Concat(reducer.Count == 0 ? new[] { new FlowStep("K/V source: x itself (R = 1)") } : reducer.Select(s => s with { Label = "K/V source: " + s.Label }))
-                .Concat(new FlowStep[] { new("K = key(·)", "key"), new("V = value(·)", "value"), new("softmax(QKᵀ/√d) · V, per head"), new("dropout on probabilities", "dropout") })
+                .Concat(attention.named_children().Any(c => c.name == "kv")
+                    ? new FlowStep[] { new("K, V = kv(·) (one fused linear)", "kv") }
+                    : new FlowStep[] { new("K = key(·)", "key"), new("V = value(·)", "value") })
+                .Concat(new FlowStep[] { new("softmax(QKᵀ/√d) · V, per head"), new("dropout on probabilities", "dropout") })
                 .ToList();
         }
         return Of(module.GetType().Name);
@@ -62,6 +65,19 @@ public static class BlockDataFlow
         "SegformerSequenceReduction" => new FlowStep[] { new("strided conv k = s = R", "sr"), new("LayerNorm", "layer_norm") },
         "SegformerNoReduction" => Array.Empty<FlowStep>(),
         "BoostformerKeyValuePooling" => new FlowStep[] { new("adaptive AvgPool → 7×7"), new("LayerNorm", "norm"), new("GELU") },
+        "PvtLinearSpatialReduction" => new FlowStep[] { new("adaptive AvgPool → 7×7", "pool"), new("1×1 conv", "sr"), new("LayerNorm", "layer_norm"), new("GELU", "act") },
+        "SegformerMixerAttention" => new FlowStep[] { new("token mixer", "self"), new("output projection (when kept)", "output") },
+        "DestMixFFN" => new FlowStep[]
+        {
+            new("1×1 conv C → 4C", "conv1"), new("BatchNorm", "batch_norm1"), new("depthwise conv 3×3", "dwconv"), new("BatchNorm", "batch_norm2"),
+            new("ReLU", "activation"), new("dropout", "dropout"), new("1×1 conv 4C → C", "conv2"), new("dropout", "dropout"),
+        },
+        "ShenEfficientAttention" => new FlowStep[]
+        {
+            new("K = keys(x) (1×1 conv), softmax over positions", "keys"), new("Q = queries(x) (1×1 conv), softmax over channels", "queries"),
+            new("V = values(x) (1×1 conv)", "values"), new("context G = K·Vᵀ per head (d_k × d_v)"), new("Gᵀ·Q"),
+            new("reprojection (1×1 conv)", "reprojection"), new("+ residual", ResidualFrom: 0),
+        },
         "SegformerMixFFN" => new FlowStep[]
         {
             new("Linear C → 4C", "dense1"), new("depthwise conv 3×3", "dwconv"), new("GELU", "intermediate_act_fn"), new("dropout", "dropout"),

@@ -39,6 +39,38 @@ public class BlockDataFlowTests
     }
 
     [Fact]
+    public void Zoo_modules_with_a_flow_name_existing_submodules_and_cover_their_weights()
+    {
+        var b0 = SegformerConfig.FromName("segformer-b0", 11);
+        var blocks = new List<(torch.nn.Module Block, torch.nn.Module Owner)>();
+        foreach (var m in new[] { ZooModule.Lsra, ZooModule.DestMixFfn, ZooModule.ShenEfficientAttention, ZooModule.DestAttention, ZooModule.Swin })
+        {
+            var model = new SegformerForSemanticSegmentation(m.Apply(b0));
+            var layer = model.segformer.encoder.block[2][0];
+            blocks.Add((m == ZooModule.DestMixFfn ? layer.get_submodule("mlp")! : layer.get_submodule("attention")!, model));
+            if (m == ZooModule.Lsra) blocks.Add((layer.get_submodule("attention.self")!, model));
+            if (m == ZooModule.ShenEfficientAttention) blocks.Add((layer.get_submodule("attention.self")!, model));
+        }
+        blocks.Select(b => b.Block.GetType().Name).Should().Contain(new[] { "DestMixFFN", "ShenEfficientAttention", "SegformerMixerAttention", "SegformerEfficientSelfAttention" });
+        foreach (var (block, owner) in blocks)
+        {
+            var name = block.GetType().Name;
+            var flow = BlockDataFlow.Of(block);
+            flow.Should().NotBeNull($"{name} is drawn by data flow");
+            var named = flow!.Where(s => s.Module is not null).ToList();
+            var covered = named.SelectMany(s => s.Module!.Split('|')).Select(p => p.Split('.')[0]).ToHashSet();
+            foreach (var (child, _) in block.named_children()) covered.Should().Contain(child, $"{name}.{child} is in the flow");
+            foreach (var (p, _) in block.named_parameters(recurse: false)) covered.Should().Contain(p, $"{name}.{p} is in the flow");
+            if (name != "SegformerMixerAttention")   // its output projection is optional (absent for Swin)
+                foreach (var s in named) BlockDataFlow.Resolve(block, s.Module!).Should().NotBeNull($"{name}: '{s.Module}' exists");
+            ModuleDiagram.Of(block, name).ToSvg().Should().NotContain("registration order", name);
+        }
+        foreach (var (_, owner) in blocks.DistinctBy(b => b.Owner)) owner.Dispose();
+        var lsraFlow = BlockDataFlow.Of(blocks[0].Block.get_submodule("self")!)!;
+        lsraFlow.Select(s => s.Label).Should().Contain("K/V source: adaptive AvgPool → 7×7", "the LSRA reducer is spliced into self-attention");
+    }
+
+    [Fact]
     public void The_diagram_draws_the_pooling_mixer_GELU_and_residual_adds_of_a_poolformer_layer()
     {
         using var boost = SegformerForSemanticSegmentation.FromName("boostformer-b0", numLabels: 11);
