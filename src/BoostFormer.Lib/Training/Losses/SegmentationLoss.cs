@@ -101,7 +101,7 @@ public sealed class SegmentationLoss : IDisposable
             var local = _classWeights is null
                 ? labelled.sum().to_type(ScalarType.Float64)
                 : _classWeights.index(new[] { target.masked_fill(labelled.logical_not(), Scalars.OfInt(0)) }).mul(labelled).sum().to_type(ScalarType.Float64);
-            using var globalNormaliser = Scalars.Temporary(GlobalSum(local.item<double>()) / Group!.WorldSize);
+            using var globalNormaliser = Scalars.Temporary(RankMean(local.item<double>()));
             return perPixelLoss.sum().div(globalNormaliser).MoveToOuterDisposeScope();
         }
 
@@ -110,18 +110,23 @@ public sealed class SegmentationLoss : IDisposable
         var weighted = perPixel.mul(pixelWeight).sum();
         // mmseg's weight_reduce_loss: with avg_non_ignore, loss.sum() / (avg_factor + float32 eps); else loss.mean().
         var count = Options.AverageNonIgnored ? target.ne(Scalars.OfInt(Options.IgnoreIndex)).sum().item<long>() : (double)target.numel();
-        if (Group is not null) count = GlobalSum(count) / Group.WorldSize;
+        count = RankMean(count);
         using var denominator = Scalars.Temporary(Options.AverageNonIgnored ? count + 1.1920928955078125e-07 : count);
         var loss = weighted.div(denominator);
         return loss.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The sum of <paramref name="value"/> over the ranks of <see cref="Group"/>.</summary>
-    private double GlobalSum(double value)
+    /// <summary>
+    /// <paramref name="local"/> (this rank's normaliser) summed over the ranks of <see cref="Group"/> and divided by their
+    /// number — what each rank divides by so that the averaged gradient is the global batch's; <paramref name="local"/>
+    /// itself for one process.
+    /// </summary>
+    private double RankMean(double local)
     {
-        using var t = tensor(new[] { value }, ScalarType.Float64);
-        Group!.AllReduceSum(t);
-        return t.item<double>();
+        if (Group is null) return local;
+        using var t = tensor(new[] { local }, ScalarType.Float64);
+        Group.AllReduceSum(t);
+        return t.item<double>() / Group.WorldSize;
     }
 
     /// <summary>
