@@ -12,13 +12,16 @@
 # session, after the processes ended) continues where it stopped. Runs are tracked in runs/full/workbook.db; logs go to
 # runs/full/logs/.
 #
-# Usage: scripts/train-full.sh [segformer-b0 boostformer-b0]   (BOOSTFORMER_DATA: the data root, default ../shared/data)
+# Usage: scripts/train-full.sh [segformer-b0 boostformer-b0]   (BOOSTFORMER_DATA: the data root, default ../shared/data;
+#        BOOSTFORMER_CLI_DLL: see below)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 data="${BOOSTFORMER_DATA:-$repo/../shared/data}"
 [[ -d "$data/camvid" && -d "$data/tiny-imagenet-200" ]] || { echo "error: $data holds no camvid/ and tiny-imagenet-200/ (set BOOSTFORMER_DATA)" >&2; exit 2; }
-dll="$repo/src/BoostFormer.Cli/bin/Release/net10.0/boostformer.dll"
-[[ -f "$dll" ]] || dotnet build "$repo/BoostFormer.Lib.sln" -c Release -v q -nologo >&2
+# BOOSTFORMER_CLI_DLL: a frozen copy of the CLI's build output, so rebuilding the repo while the runs go does not swap
+# assemblies under them (cp -r src/BoostFormer.Cli/bin/Release/net10.0 /somewhere; BOOSTFORMER_CLI_DLL=/somewhere/boostformer.dll).
+dll="${BOOSTFORMER_CLI_DLL:-$repo/src/BoostFormer.Cli/bin/Release/net10.0/boostformer.dll}"
+[[ -f "$dll" ]] || dotnet build "$repo/src/BoostFormer.Cli/BoostFormer.Cli.csproj" -c Release -v q -nologo >&2
 db="$repo/runs/full/workbook.db"
 logs="$repo/runs/full/logs"
 mkdir -p "$logs"
