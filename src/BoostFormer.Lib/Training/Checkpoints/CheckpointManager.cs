@@ -149,7 +149,11 @@ public sealed class CheckpointManager
     /// The info of a checkpoint written by <see cref="Save"/> from its header alone (no tensor is read), or null for any
     /// other safetensors file.
     /// </summary>
-    public static CheckpointInfo? ReadInfo(string path) => Safetensors.ReadMetadata(path).TryGetValue("info", out var json) ? ParseInfo(path, json) : null;
+    public static CheckpointInfo? ReadInfo(string path) => ReadInfo(path, Safetensors.ReadMetadata(path));
+
+    /// <summary>The <see cref="CheckpointInfo"/> in metadata already read from <paramref name="path"/> (null when it holds none).</summary>
+    public static CheckpointInfo? ReadInfo(string path, IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue("info", out var json) ? ParseInfo(path, json) : null;
 
     private static CheckpointInfo ParseInfo(string path, string json) =>
         JsonSerializer.Deserialize<CheckpointInfo>(json, Json) ?? throw new InvalidDataException($"{path}: empty checkpoint info");

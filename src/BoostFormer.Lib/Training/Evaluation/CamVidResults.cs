@@ -79,13 +79,14 @@ public static class CamVidResults
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpoint);
         if (latencyRuns < 1) throw new ArgumentOutOfRangeException(nameof(latencyRuns), $"latencyRuns must be ≥ 1, got {latencyRuns}");
-        var eval = CheckpointEvaluation.Evaluate(checkpoint, dataset, root, "val", inference: inference, limit: valLimit, progress: progress);
+        // One load serves all three measurements; profile and time first, because bf16 evaluation converts the model in place.
         using var loaded = TrainedModels.Load(checkpoint);
         var model = loaded.Model;
         var profile = Profiler.Profile(model, x => model.call(x), Input.Shape(), MacConvention.All, loaded.Name);
         var latency = LatencyBenchmark.Measure(model, x => model.call(x), Input.Shape(), warmup: 2, runs: latencyRuns);
+        var eval = CheckpointEvaluation.Evaluate(loaded, checkpoint, dataset, root, "val", inference: inference, limit: valLimit, progress: progress);
         var meta = Safetensors.ReadMetadata(checkpoint);
-        var info = CheckpointManager.ReadInfo(checkpoint);
+        var info = CheckpointManager.ReadInfo(checkpoint, meta);
         long? iterations = Long(meta, "iterations") ?? info?.Iteration;
         var m = eval.Metrics;
         var perClass = m.ClassNames.Select((name, i) => (name, iou: m.PerClassIoU[i])).ToDictionary(p => p.name, p => p.iou);

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace BoostFormer.Training.Evaluation;
 
-/// <summary>The result of <see cref="CheckpointEvaluation.Evaluate"/>: the metrics, and the model as rebuilt from the checkpoint (name, parameter count).</summary>
+/// <summary>The result of <c>CheckpointEvaluation.Evaluate</c>: the metrics, and the model as rebuilt from the checkpoint (name, parameter count).</summary>
 public sealed record EvaluationResult(SegmentationMetrics Metrics, int Images, string Model, string Checkpoint, bool Tta, long Parameters);
 
 /// <summary>
@@ -27,6 +27,26 @@ public static class CheckpointEvaluation
     {
         var (net, data, definition) = Open(checkpoint, dataset, root, split, model, syntheticSize, log);
         using var _ = net;
+        return Run(net, checkpoint, data, definition, tta, scale, inference, limit, progress);
+    }
+
+    /// <summary>
+    /// The checkpoint-path <c>Evaluate</c>
+    /// for a model already loaded (e.g. by <see cref="TrainedModels.Load"/>), so a caller that also profiles or times it reads
+    /// the file once. <paramref name="checkpoint"/> only names the source in the result. bf16 inference converts the model
+    /// in place: measure fp32 things first.
+    /// </summary>
+    public static EvaluationResult Evaluate(LoadedSegmentationModel net, string checkpoint, string dataset, string? root, string split, bool tta = false,
+        (int Long, int Short)? scale = null, InferenceOptions? inference = null, int? limit = null, IProgress<int>? progress = null, int syntheticSize = 128)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        var (data, definition) = OpenData(net.Model.config.num_labels, checkpoint, dataset, root, split, syntheticSize);
+        return Run(net, checkpoint, data, definition, tta, scale, inference, limit, progress);
+    }
+
+    private static EvaluationResult Run(LoadedSegmentationModel net, string checkpoint, ISegmentationDataset data, DatasetDefinition definition, bool tta,
+        (int Long, int Short)? scale, InferenceOptions? inference, int? limit, IProgress<int>? progress)
+    {
         var sc = scale ?? definition.TestScale;
         var opts = inference ?? (tta ? InferenceOptions.MultiScaleFlip() : new InferenceOptions());
         if (opts.Precision == Precision.Bf16) net.Model.to(ScalarType.BFloat16);
@@ -73,11 +93,17 @@ public static class CheckpointEvaluation
     private static (LoadedSegmentationModel model, ISegmentationDataset data, DatasetDefinition definition) Open(string checkpoint, string dataset, string? root,
         string split, ModelSpec? model, int syntheticSize, Action<string>? log)
     {
-        var labels = TrainedModels.Recorded(checkpoint)?.Config.num_labels;
+        var (data, definition) = OpenData(TrainedModels.Recorded(checkpoint)?.Config.num_labels, checkpoint, dataset, root, split, syntheticSize);
+        return (TrainedModels.Load(checkpoint, model, data.Info.NumClasses, log), data, definition);
+    }
+
+    /// <summary>The dataset split a model predicting <paramref name="labels"/> classes is applied to (the synthetic dataset gets that class count).</summary>
+    private static (ISegmentationDataset data, DatasetDefinition definition) OpenData(int? labels, string checkpoint, string dataset, string? root, string split, int syntheticSize)
+    {
         var definition = Datasets.Get(dataset, DatasetKind.Segmentation);
         var data = definition.OpenSegmentation(root, split, new SyntheticOptions(syntheticSize, 64, labels ?? 5));
         if (labels is { } k && k != data.Info.NumClasses)
             throw new ArgumentException($"{checkpoint} predicts {k} classes but {dataset} has {data.Info.NumClasses}", nameof(dataset));
-        return (TrainedModels.Load(checkpoint, model, data.Info.NumClasses, log), data, definition);
+        return (data, definition);
     }
 }

@@ -27,7 +27,6 @@ Every parameter and BN statistic is drawn at random (seeded), not the default in
 import json
 import math
 import os
-import struct
 import sys
 import types
 
@@ -178,27 +177,8 @@ import xcit  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------------- writer
-DT = {torch.float32: "F32", torch.int64: "I64", torch.float64: "F64"}
-
-
-def save(path, tensors):
-    header, blobs, off = {}, [], 0
-    for k, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        b = t.numpy().tobytes()
-        header[k] = {"dtype": DT[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes")
+sys.path.insert(0, os.path.join(here, "..", "..", "Fixtures"))
+from safetensors_io import save  # noqa: E402  (the fixtures' one safetensors writer)
 
 
 def with_state(module, extra):

@@ -1,34 +1,16 @@
 #!/usr/bin/python3
-"""Reads weights exported by `boostformer export` with a tiny pure-Python safetensors reader (struct + json +
-torch.frombuffer; no `safetensors` package), loads them strictly into the plain-PyTorch SegFormer in the Hugging Face
-layout (bench/segformer-latency/segformer_ref.py, transformers' module and key names), runs the input the C# test wrote and
+"""Reads weights exported by `boostformer export` with the fixtures' pure-Python safetensors reader
+(tests/BoostFormer.Lib.Tests/Fixtures/safetensors_io.py; no `safetensors` package), loads them strictly into the
+plain-PyTorch SegFormer in the Hugging Face layout (bench/segformer-latency/segformer_ref.py, transformers' module and key names), runs the input the C# test wrote and
 prints JSON: the largest logit difference to the C# logits, the logits' scale, and the first values of one tensor.
 
 Usage: check_exported_weights.py WEIGHTS CONFIG_JSON IO_SAFETENSORS REF_DIR
 """
-import json, struct, sys
+import json, os, sys
 import torch
 
-DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64,
-          "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
-
-
-def load(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, e in header.items():
-        begin, end = e["data_offsets"]
-        dtype = DTYPES[e["dtype"]]
-        if end == begin:
-            t = torch.empty(0, dtype=dtype)
-        else:
-            t = torch.frombuffer(bytearray(data[8 + n + begin:8 + n + end]), dtype=dtype)
-        out[name] = t.reshape(e["shape"])
-    return out, meta
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Fixtures"))
+from safetensors_io import load  # noqa: E402  (the fixtures' one safetensors reader)
 
 
 def main():
