@@ -42,6 +42,31 @@ public class RunReportTests
     }
 
     [Fact]
+    public void Differences_name_what_each_run_changes_against_the_first_and_land_in_the_markdown()
+    {
+        using var dir = new TempDir();
+        using var s = RunStore.Open(Path.Combine(dir.Path, "runs.db"));
+        const string data = "{\"crop\":384,\"batch_size\":4,\"pretrained\":\"/a/run-1/encoder.safetensors\"}";
+        var reference = s.CreateRun("ref", "segmentation", "boostformer-b0", "{\"depth\":2}", data, "{\"lr\":0.0004,\"warmup\":30}");
+        var lr = s.CreateRun("lr8", "segmentation", "boostformer-b0", "{\"depth\":2}", data.Replace("/a/", "/b/"), "{\"lr\":0.0008,\"warmup\":30}");
+        var crop = s.CreateRun("crop", "segmentation", "boostformer-b0", "{\"depth\":2}", data.Replace("384", "256").Replace("\"batch_size\":4", "\"batch_size\":8"),
+            "{\"lr\":0.0004,\"warmup\":30,\"precision\":\"bf16\"}");
+        var other = s.CreateRun("other", "segmentation", "segformer-b0", "{\"depth\":3}", data, "{\"lr\":0.0004,\"warmup\":30}");
+        foreach (var id in new[] { reference, lr, crop, other }) s.EndRun(id, RunStore.Finished);
+
+        var d = RunReport.Differences(s, new[] { reference, lr, crop, other });
+        d.Select(x => x.Run).Should().Equal("ref", "lr8", "crop", "other");
+        d[0].Changes.Should().BeEmpty();
+        d[1].Changes.Should().Equal(new[] { "lr 0.0004 → 0.0008" }, "a different encoder path is the same recipe and is not a change");
+        d[2].Changes.Should().BeEquivalentTo("precision null → \"bf16\"", "data crop 384 → 256", "data batch_size 4 → 8");
+        d[3].Changes.Should().Equal("model boostformer-b0 → segformer-b0");
+
+        var rows = RunReport.Rows(s, new[] { reference, lr, crop, other });
+        var (md, _) = RunReport.Write(rows, dir.Path, "sweep", "Sweep", "scripts/sweep-camvid.sh", d);
+        File.ReadAllText(md).Should().Contain("- What each run changes against ref (recorded configurations):\n  - lr8: lr 0.0004 → 0.0008\n  - crop: ");
+    }
+
+    [Fact]
     public void Csv_quotes_fields_that_need_it_and_keeps_full_precision()
     {
         var t = new Table(new[] { "name", "value" }, new[] { new object?[] { "a,b", 0.1 + 0.2 }, new object?[] { "say \"hi\"", null } });

@@ -46,6 +46,22 @@ public static class RunReport
     }
 
     /// <summary>
+    /// What each run's recorded configuration (hyperparameters, data, model) changes against the first run's, as
+    /// <see cref="ConfigDiff"/> items (<c>lr 0.0004 → 0.0008</c>): the variable of a sweep, read from the database.
+    /// The first run's list is empty.
+    /// </summary>
+    public static IReadOnlyList<(string Run, IReadOnlyList<string> Changes)> Differences(RunStore store, IReadOnlyList<long> runIds)
+    {
+        var runs = runIds.Select(id => store.Run(id) ?? throw new ArgumentException($"no run {id} in {store.Path}", nameof(runIds))).ToList();
+        if (runs.Count == 0) return Array.Empty<(string, IReadOnlyList<string>)>();
+        var first = runs[0];
+        return runs.Select(r => (r.Name, (IReadOnlyList<string>)ConfigDiff.Changes(first.HyperparametersJson, r.HyperparametersJson, "")
+            .Concat(ConfigDiff.Changes(first.DataConfigJson, r.DataConfigJson, "data ").Where(c => !c.StartsWith("data pretrained ", StringComparison.Ordinal)))
+            .Concat(r.Model == first.Model ? ConfigDiff.Changes(first.ModelConfigJson, r.ModelConfigJson, "model ") : new[] { $"model {first.Model} → {r.Model}" })
+            .ToList())).ToList();
+    }
+
+    /// <summary>
     /// The rows as a Microsoft.Data.Analysis <see cref="DataFrame"/>, one column per field of <see cref="RunReportRow"/>
     /// at full precision (metrics as fractions): what <c>{name}.csv</c> holds.
     /// </summary>
@@ -61,10 +77,12 @@ public static class RunReport
             }).ToList(), title);
 
     /// <summary>
-    /// Writes <c>{name}.md</c> (title, how to regenerate, the table, the commits) and <c>{name}.csv</c> (full precision)
-    /// into <paramref name="directory"/>, each atomically. Returns both paths.
+    /// Writes <c>{name}.md</c> (title, how to regenerate, the table, what each run changes when
+    /// <paramref name="differences"/> is given, the commits) and <c>{name}.csv</c> (full precision) into
+    /// <paramref name="directory"/>, each atomically. Returns both paths.
     /// </summary>
-    public static (string markdown, string csv) Write(IReadOnlyList<RunReportRow> rows, string directory, string name, string title, string regenerate)
+    public static (string markdown, string csv) Write(IReadOnlyList<RunReportRow> rows, string directory, string name, string title, string regenerate,
+        IReadOnlyList<(string Run, IReadOnlyList<string> Changes)>? differences = null)
     {
         if (rows.Count == 0) throw new ArgumentException("no runs to report", nameof(rows));
         Directory.CreateDirectory(directory);
@@ -74,6 +92,12 @@ public static class RunReport
         md.Append(ToTable(rows).ToMarkdown()).Append('\n');
         md.Append("- mIoU, mAcc, aAcc: validation split, whole-image inference, confusion matrix over the split at the labels' resolution.\n");
         md.Append("- wall min: start to end of the run, evaluations and checkpoints included; img/s: mean training throughput.\n");
+        if (differences is { Count: > 0 })
+        {
+            md.Append("- What each run changes against ").Append(differences[0].Run).Append(" (recorded configurations):\n");
+            foreach (var (run, changes) in differences.Skip(1))
+                md.Append("  - ").Append(run).Append(": ").Append(changes.Count == 0 ? "nothing" : string.Join("; ", changes)).Append('\n');
+        }
         var commits = rows.Select(r => r.GitCommit).OfType<string>().Distinct().ToList();
         if (commits.Count > 0) md.Append("- git commit").Append(commits.Count > 1 ? "s" : "").Append(": ").Append(string.Join(", ", commits.Select(c => c[..Math.Min(12, c.Length)]))).Append('\n');
         var csv = DataFrames.ToCsv(ToFrame(rows));
