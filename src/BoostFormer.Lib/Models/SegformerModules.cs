@@ -102,6 +102,7 @@ public static class SegformerModules
         ZooModule.DecoderDeepLabV3Plus => new DeepLabV3PlusHead(config),
         ZooModule.DecoderPsp => new PspHead(config),
         ZooModule.DecoderUnet => new UnetDecodeHead(config),
+        ZooModule.DecoderLawin => new LawinHead(config),
         _ => config.weighted_sum_decoder ? new BoostformerWeightedSumDecodeHead(config) : new SegformerDecodeHead(config),
     };
 }
