@@ -107,8 +107,10 @@ public sealed record SegformerConfig
     /// multi-scale contexts, width <see cref="decoder_hidden_size"/>, stages 2–4 projected to <see cref="lawin_embed_dim"/>),
     /// or the CNN heads <c>deeplabv3plus</c>, <c>psp</c>, <c>unet</c>.</summary>
     public string decoder_type { get; init; } = ZooModule.DecoderAllMlp;
-    /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields) or <c>mscan</c>
-    /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales).</summary>
+    /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields), <c>mscan</c>
+    /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales), <c>resnet18</c>, or <c>nextvit_hybrid</c>
+    /// (the NOTA team's Next-ViT-style stages: NextPatchEmbed, NCBs, a transformer layer of the other fields last —
+    /// <see cref="NextvitHybrid"/>).</summary>
     public string encoder_type { get; init; } = ZooModule.EncoderMit;
     /// <summary>With the ResNet-18 encoder: layer3 and layer4 keep stride 1 with dilations 2 and 4 (output stride 8, mmseg's "D8").</summary>
     public bool resnet_dilated { get; init; }

@@ -10,10 +10,10 @@ using static TorchSharp.torch;
 namespace BoostFormer.Lib.Tests.Models;
 
 /// <summary>
-/// The third batch of zoo modules — the Lawin ASPP decoder —: logits against the reference <c>LawinHead</c> itself (run
-/// by Fixtures/generate_zoo3_fixtures.py under python3-torch 1.13 with closed-form weights and inputs), on a 1/8 grid
-/// that is a multiple of the window and on one that is padded; parameter counts and MACs against hand derivations; a
-/// training step; invalid configurations.
+/// The third batch of zoo modules — the Lawin ASPP decoder and the NOTA team's Next-ViT-style hybrid encoder —: outputs
+/// against the reference code itself (the reference <c>LawinHead</c>; the team's <c>SegformerEncoder</c> of branch
+/// Next-Vit), run by Fixtures/generate_zoo3_fixtures.py under python3-torch 1.13 with closed-form weights and inputs;
+/// parameter counts and MACs against hand derivations; training steps; invalid configurations.
 /// </summary>
 public class ZooModel3Tests
 {
@@ -21,15 +21,17 @@ public class ZooModel3Tests
     public ZooModel3Tests(ITestOutputHelper output) { _out = output; }
 
     /// <summary>The generator's closed-form value of element i of the j-th key (sorted) — see generate_zoo3_fixtures.py.</summary>
-    internal static void FillClosedForm(nn.Module module)
+    /// <paramref name="refName"/> maps our key to the reference's where they differ.
+    internal static void FillClosedForm(nn.Module module, Func<string, string>? refName = null)
     {
         var sd = module.state_dict();
-        var keys = sd.Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        refName ??= k => k;
+        var keys = sd.Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).OrderBy(k => refName(k), StringComparer.Ordinal).ToList();
         using var _ = no_grad();
         for (int j = 0; j < keys.Count; j++)
         {
-            var k = keys[j];
-            var t = sd[k];
+            var t = sd[keys[j]];
+            var k = refName(keys[j]);
             var n = t.numel();
             var v = new float[n];
             for (long i = 0; i < n; i++)
@@ -172,5 +174,154 @@ public class ZooModel3Tests
         badE.Should().Throw<ArgumentException>().WithMessage("*lawin_embed_dim*");
         var direct = () => new LawinHead(b0 with { decoder_hidden_size = 64 });
         direct.Should().Throw<ArgumentException>().WithMessage("*decoder_hidden_size*");
+    }
+
+    // ------------------------------------------------------------------------------------------------ Next-ViT hybrid
+
+    // The fixture's encoder: the team's depths [1, 2, 6, 2], widths [32, 64, 96, 128], its transformer layer with ESA
+    // for the attention (see the generator), which our config writes as attention_output false + DEST Mix-FFN.
+    private static SegformerConfig HybridFixtureConfig() => new SegformerConfig
+    {
+        encoder_type = ZooModule.EncoderNextvitHybrid,
+        depths = new[] { 1, 2, 6, 2 },
+        hidden_sizes = new[] { 32, 64, 96, 128 },
+        num_attention_heads = new[] { 1, 2, 2, 4 },
+        attention_output = false,
+        mlp_type = ZooModule.MlpDestMixFfn,
+        drop_path_rate = 0,
+        num_labels = 4,
+    }.Validate();
+
+    /// <summary>Our key → the team's: its layers hold the attention directly (attention.query), ours as attention.self.query.</summary>
+    private static string TeamKey(string k) => k.Replace(".attention.self.", ".attention.", StringComparison.Ordinal);
+
+    /// <summary>NCB(C): MHCA group conv C·32·9 + BN 2C + projection C²; BN 2C; Mlp C·h + h + h·C + C, h = make_divisible(3C, 32).</summary>
+    private static long NcbParams(long c)
+    {
+        long h = NextvitHybrid.MakeDivisible(3.0 * c, 32);
+        return c * 32 * 9 + 2 * c + c * c + 2 * c + (c * h + h) + (h * c + c);
+    }
+
+    [Fact]
+    public void Nextvit_hybrid_encoder_matches_the_team_code()
+    {
+        using var scope = NewDisposeScope();
+        var path = Path.Combine(FixtureDir(), "nextvit_hybrid.safetensors");
+        var fx = Safetensors.Load(path);
+        var meta = Safetensors.ReadMetadata(path);
+        var config = HybridFixtureConfig();
+        using var enc = new SegformerEncoder(config);
+        // the team's layer placement: stage 1 NCB; stage 2 NCB, T; stage 3 NCB NCB T NCB NCB T; stage 4 NCB, T
+        enc.block.Select(st => string.Join(" ", st.Select(l => l is NextvitConvBlock ? "conv" : "trans")))
+           .Should().Equal("conv", "conv trans", "conv conv trans conv conv trans", "conv trans");
+        var refKeys = JsonSerializer.Deserialize<string[]>(meta["state_keys"])!;
+        var ours = enc.state_dict().Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Select(TeamKey).ToList();
+        ours.Except(refKeys).Should().BeEmpty("no key of ours is missing from the team's");
+        refKeys.Except(ours).Should().BeEmpty("no key of the team's is missing from ours");
+        enc.parameter_count().Should().Be(long.Parse(meta["parameters"], System.Globalization.CultureInfo.InvariantCulture));
+        FillClosedForm(enc, TeamKey);
+        enc.eval();
+        using var _ = no_grad();
+        using var output = enc.forward(ClosedFormInput(9, 2, 3, 64, 64));
+        for (int i = 0; i < 4; i++)
+        {
+            var reference = fx[$"h{i}"];
+            output.hidden_states[i].shape.Should().Equal(reference.shape);
+            var e = MaxAbs(output.hidden_states[i], reference);
+            _out.WriteLine($"stage {i + 1} {string.Join("x", reference.shape)}: max |ours − team| = {e:E2} (max |h| {reference.abs().max().item<float>():F2})");
+            e.Should().BeLessThan(1e-5, $"stage {i + 1}");
+        }
+    }
+
+    [Fact]
+    public void Nextvit_hybrid_in_segformer_b0_has_the_hand_derived_parameters_and_macs()
+    {
+        var b0 = SegformerConfig.FromName("segformer-b0", 4);
+        var config = ZooModule.NextvitHybridEncoder.Apply(b0);
+        ZooModule.NextvitHybridEncoder.IsOn(config).Should().BeTrue();
+        config.SwitchSummary().Should().Contain("nextvit-hybrid");
+        NextvitHybrid.MakeDivisible(3 * 32, 32).Should().Be(96);
+        NextvitHybrid.MakeDivisible(3 * 160, 32).Should().Be(480);
+        NextvitHybrid.MakeDivisible(0.75 * 40, 32).Should().Be(32);
+        // B0 depths [2,2,2,2], widths [32,64,160,256]: stage 1 two NCBs; stages 2–4 one NCB then SegFormer's layer;
+        // patch embeddings in·out + 2·out (1x1 conv, BN); four stage LayerNorms 2C (stage 1's is held but unused, as the team's)
+        using var m = new SegformerForSemanticSegmentation(config);
+        var hs = new long[] { 32, 64, 160, 256 };
+        long expected = 0, prev = 3;
+        for (int i = 0; i < 4; i++)
+        {
+            expected += prev * hs[i] + 2 * hs[i];
+            if (i == 0) expected += 2 * NcbParams(hs[0]);
+            else
+            {
+                expected += NcbParams(hs[i]);
+                using var layer = new SegformerLayer(b0, i, 0);
+                expected += layer.parameter_count();
+            }
+            expected += 2 * hs[i];
+            prev = hs[i];
+        }
+        m.segformer.parameter_count().Should().Be(expected);
+
+        // MACs of stage 1 at 64×64 (its grid 16×16 after the stride-4 embedding): embedding L·3·32; each NCB:
+        // group conv L·C·32·9, projection L·C², Mlp 2·L·C·96
+        var report = SegformerProfiling.Profile(config, new InputSize(64, 64));
+        long l = 16 * 16, c = 32;
+        report.Modules.Single(r => r.Path == "segformer.encoder.patch_embeddings.0").Counts.Macs(MacConvention.All).Should().Be(l * 3 * c);
+        foreach (var j in new[] { 0, 1 })
+        {
+            var ncb = report.Modules.Single(r => r.Path == $"segformer.encoder.block.0.{j}");
+            ncb.Type.Should().Be(nameof(NextvitConvBlock));
+            ncb.Counts.Macs(MacConvention.All).Should().Be(l * c * 32 * 9 + l * c * c + 2 * l * c * 96);
+        }
+    }
+
+    [Fact]
+    public void Nextvit_hybrid_model_gives_full_logits_on_odd_grids_and_trains_a_step()
+    {
+        var c = ZooModule.NextvitHybridEncoder.Apply(SegformerConfig.FromName("segformer-b0", 3)) with { drop_path_rate = 0 };
+        using var m = new SegformerForSemanticSegmentation(c);
+        m.train();
+        using var scope = NewDisposeScope();
+        var x = randn(2, 3, 88, 72);   // stage grids 22×18, 11×9, 6×5, 3×3 (ceil-mode pooling)
+        var labels = randint(0, 3, new long[] { 2, 88, 72 });
+        using (var enc = m.segformer.forward(x))
+            enc.hidden_states.Select(h => (h.size(2), h.size(3))).Should().Equal((22L, 18L), (11L, 9L), (6L, 5L), (3L, 3L));
+        var o = m.forward(x, labels);
+        o.logits.shape.Should().Equal(2, 3, 22, 18);
+        o.loss!.backward();
+        var unused = m.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList();
+        unused.Should().BeEquivalentTo(new[] { "segformer.encoder.layer_norm.0.weight", "segformer.encoder.layer_norm.0.bias" },
+            "only stage 1's LayerNorm is unused (stage 1 has no transformer layer, as in the team code)");
+        var ncb = (NextvitConvBlock)m.segformer.encoder.block[1][0];
+        ncb.mhca.group_conv3x3.weight!.grad!.abs().sum().item<float>().Should().BeGreaterThan(0);
+        _out.WriteLine($"loss {o.loss.item<float>():F4}, {m.parameter_count():N0} parameters");
+    }
+
+    [Fact]
+    public void Invalid_nextvit_hybrid_configurations_name_the_field()
+    {
+        var b0 = ZooModule.NextvitHybridEncoder.Apply(SegformerConfig.FromName("segformer-b0", 4));
+        var widths = () => (b0 with { hidden_sizes = new[] { 32, 64, 160, 250 }, num_attention_heads = new[] { 1, 2, 5, 5 } }).Validate();
+        widths.Should().Throw<ArgumentException>().WithMessage("*hidden_sizes*250*");
+        var depths = () => (b0 with { depths = new[] { 2, 1, 2, 2 } }).Validate();
+        depths.Should().Throw<ArgumentException>().WithMessage("*depths*stage 1*");
+        var strides = () => (b0 with { strides = new[] { 4, 2, 3, 2 } }).Validate();
+        strides.Should().Throw<ArgumentException>().WithMessage("*strides*");
+        var pooling = () => (b0 with { pooling_patch_embedding = true }).Validate();
+        pooling.Should().Throw<ArgumentException>().WithMessage("*pooling_patch_embedding*");
+    }
+
+    [Fact]
+    public void Both_modules_are_drawn_at_their_place_as_notebook_10_draws_every_zoo_module()
+    {
+        using var b0 = SegformerForSemanticSegmentation.FromName("segformer-b0", 150);
+        foreach (var (m, expect) in new[] { (ZooModule.LawinDecoder, "lawin_8.position_mixing"), (ZooModule.NextvitHybridEncoder, "patch_embeddings") })
+        {
+            using var zoo = new SegformerForSemanticSegmentation(m.Apply(b0.config));
+            var d = BoostFormer.Visualization.ModuleDiagram.SideBySide(ZooModuleCosts.At(b0, m, drawn: true), $"SegFormer-B0 {m.Point}",
+                ZooModuleCosts.At(zoo, m, drawn: true), m.Label, depth: m.Point == "encoder" ? 1 : 2);
+            d.ToSvg().Should().StartWith("<svg").And.Contain(expect).And.Contain(m.Label);
+        }
     }
 }

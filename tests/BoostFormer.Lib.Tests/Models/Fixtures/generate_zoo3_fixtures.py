@@ -5,6 +5,10 @@ Run with Debian's python (/usr/bin/python3 has torch 1.13, no mmcv, no mmseg, no
     /usr/bin/python3 tests/BoostFormer.Lib.Tests/Models/Fixtures/generate_zoo3_fixtures.py [REFS_DIR]
 REFS_DIR (default /work/refs) holds the unmodified reference files:
     lawin_head.py   yan-hao-tian/lawin mmseg/models/decode_heads/lawin_head.py   LawinHead, LawinAttn, PatchEmbed
+    team_nextvit_modeling_segformer.py   boostcampaitech4lv23nlp2/final-project-level3-nlp-14, branch Next-Vit,
+                    segformer/modeling_segformer.py: SegformerEncoder, NextPatchEmbed, NCBForSegformer, MHCA, Mlp,
+                    SegformerLayer, DestMixFFN, SegformerEfficientSelfAttention (only these definitions are executed,
+                    taken from the file by its syntax tree; its transformers / mmseg / timm imports are not needed)
 It is loaded as the module mmseg.models.decode_heads.lawin_head, so its relative imports resolve to the stand-ins below:
 mmcv's ConvModule (conv — bias only without a norm — then BatchNorm 'bn', then ReLU unless act_cfg=None; SyncBN is BN in
 eval mode) and NonLocal2d (mmcv/cnn/bricks/non_local.py: g, conv_out, theta, phi, inter = in // reduction, embedded
@@ -25,7 +29,16 @@ Writes next to this script:
                      inputs x1..x4 on 32x32 / 16x16 / 8x8 / 4x4 (1/8 grid a multiple of 8) → out [2, 5, 32, 32];
                      inputs p1..p4 on 24x40 / 12x20 / 6x10 / 3x5 → out_pad [2, 5, 24, 40]: the reference forward with F zero-padded to 16x24 for
                      the three Lawin branches and their outputs cropped back (LawinHead's documented behaviour)
+- nextvit_hybrid.safetensors  the team's SegformerEncoder (hidden [32, 64, 96, 128], depths [1, 2, 6, 2] — the team's
+                     depths, so stage 3 has transformer layers at positions 2 and 5 —, heads [1, 2, 2, 4], sr [8, 4, 2, 1],
+                     strides [4, 2, 2, 2]) in eval mode on a closed-form input [2, 3, 64, 64] → the four hidden states
+                     h0..h3. One substitution: the layer's attention SegformerEfficientSelfAttentionFromFalcon (the team's
+                     LSRA + Efficient Attention hybrid, not in the zoo) is the same file's SegformerEfficientSelfAttention,
+                     so the transformer layer is ESA without output projection + DEST Mix-FFN, which our config expresses
+                     (attention_output false, mlp_type dest_mix_ffn). Keys: the team's (attention.query, …); ours read
+                     attention.self.query.
 """
+import ast
 import importlib.util
 import json
 import math
@@ -290,6 +303,33 @@ def lawin_forward_padded(self, inputs):
     return self.cls_seg(output)
 
 
+# ----------------------------------------------------------------------------------------------------- Next-ViT hybrid
+TEAM_DEFS = {"drop_path", "SegformerDropPath", "NextPatchEmbed", "SegformerEfficientSelfAttention",
+             "SegformerEfficientSelfAttentionFromFalcon", "SegformerDWConv", "DestMixFFN", "SegformerLayer",
+             "SegformerEncoder", "NORM_EPS", "_make_divisible", "MHCA", "Mlp", "NCBForSegformer"}
+
+
+def load_team_nextvit():
+    import functools
+    import typing
+    path = os.path.join(refs, "team_nextvit_modeling_segformer.py")
+    tree = ast.parse(open(path).read(), path)
+    keep = []
+    for node in tree.body:
+        name = getattr(node, "name", None)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        if name in TEAM_DEFS:
+            keep.append(node)
+    ns = {"torch": torch, "nn": nn, "math": math, "partial": functools.partial, "Optional": typing.Optional,
+          "Tuple": typing.Tuple, "Union": typing.Union, "ACT2FN": {"gelu": nn.GELU()},
+          "BaseModelOutput": lambda **kw: types.SimpleNamespace(**kw),
+          "DropPath": lambda p=0.0: nn.Identity(), "rearrange": rearrange}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), path, "exec"), ns)
+    ns["SegformerEfficientSelfAttentionFromFalcon"] = ns["SegformerEfficientSelfAttention"]
+    return ns
+
+
 def main():
     torch.manual_seed(0)
     lawin = load_lawin()
@@ -312,7 +352,24 @@ def main():
     params = sum(p.numel() for p in head.parameters())
     t = {k: v for k, v in t.items() if k.startswith("out")}
     save(os.path.join(here, "lawin.safetensors"), t, {"state_keys": json.dumps(keys), "parameters": str(params), "width": str(WIDTH)})
-    print("LawinHead parameters:", params, "; written to", here)
+    print("LawinHead parameters:", params)
+
+    team = load_team_nextvit()
+    cfg = types.SimpleNamespace(num_encoder_blocks=4, depths=[1, 2, 6, 2], hidden_sizes=[32, 64, 96, 128], strides=[4, 2, 2, 2],
+                                patch_sizes=[7, 3, 3, 3], num_channels=3, num_attention_heads=[1, 2, 2, 4], sr_ratios=[8, 4, 2, 1],
+                                mlp_ratios=[4, 4, 4, 4], drop_path_rate=0.0, attention_probs_dropout_prob=0.0,
+                                hidden_dropout_prob=0.0, hidden_act="gelu", linear=False, reshape_last_stage=True)
+    enc = team["SegformerEncoder"](cfg)
+    assert enc.architecture == [["conv"], ["conv", "trans"], ["conv", "conv", "trans", "conv", "conv", "trans"], ["conv", "trans"]], enc.architecture
+    keys = closed_form(enc)
+    enc.eval()
+    x = closed_form_input(9, (2, 3, 64, 64))
+    with torch.no_grad():
+        out = enc(x, output_hidden_states=True, return_dict=True)
+    t = {f"h{i}": h for i, h in enumerate(out.hidden_states)}
+    params = sum(p.numel() for p in enc.parameters())
+    save(os.path.join(here, "nextvit_hybrid.safetensors"), t, {"state_keys": json.dumps(keys), "parameters": str(params)})
+    print("team SegformerEncoder (Next-Vit) parameters:", params, [tuple(h.shape) for h in out.hidden_states], "; written to", here)
 
 
 if __name__ == "__main__":
