@@ -176,6 +176,28 @@ public class ZooModel3Tests
         direct.Should().Throw<ArgumentException>().WithMessage("*decoder_hidden_size*");
     }
 
+    [Fact]
+    public void A_checkpoint_in_the_reference_layout_loads_strictly()
+    {
+        // The Lawin repository's checkpoints: MiT backbone in NVlabs names under backbone., the head in mmseg's LawinHead names.
+        var c = ZooModule.LawinDecoder.Apply(SegformerConfig.FromName("segformer-b0", 4)) with { decoder_hidden_size = 128, lawin_embed_dim = 64 };
+        using var source = new SegformerForSemanticSegmentation(c);
+        using var target = new SegformerForSemanticSegmentation(c);
+        using var scope = NewDisposeScope();
+        var sd = source.state_dict();
+        var reference = SegformerKeyMapping.ToNvlabs(sd.Where(kv => !kv.Key.StartsWith("decode_head.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value));
+        foreach (var (k, v) in sd.Where(kv => kv.Key.StartsWith("decode_head.", StringComparison.Ordinal))) reference[k] = v;
+        reference.Keys.Should().Contain(new[] { "backbone.patch_embed1.proj.weight", "backbone.block1.0.attn.q.weight", "decode_head.linear_c4.proj.weight",
+            "decode_head.linear_fuse.conv.weight", "decode_head.linear_fuse.bn.running_var", "decode_head.lawin_8.position_mixing.63.weight", "decode_head.conv_seg.weight" });
+        var report = CheckpointImport.LoadStateDictInto(target, reference, strict: true);
+        report.naming.Should().Be("nvlabs");
+        report.missing.Should().BeEmpty();
+        report.ignored.Should().BeEmpty();
+        var own = target.state_dict();
+        foreach (var k in new[] { "decode_head.linear_c4.proj.weight", "decode_head.linear_fuse.conv.weight", "decode_head.lawin_2.theta.conv.bias", "segformer.encoder.block.1.0.attention.self.key.weight" })
+            MaxAbs(own[k], sd[k]).Should().Be(0, k);
+    }
+
     // ------------------------------------------------------------------------------------------------ Next-ViT hybrid
 
     // The fixture's encoder: the team's depths [1, 2, 6, 2], widths [32, 64, 96, 128], its transformer layer with ESA
