@@ -39,6 +39,35 @@ public class ProfilingCommandTests
     }
 
     [Fact]
+    public async Task Profile_takes_a_config_file_such_as_a_zoo_decoder_and_refuses_a_bad_one_naming_the_field()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bf-profile-cfg-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var good = Path.Combine(dir, "lawin.json");
+            File.WriteAllText(good, """{ "model": "b0-lawin", "decoder_type": "lawin", "decoder_hidden_size": 128, "lawin_embed_dim": 64 }""");
+            var (code, output) = await CliRunner.RunAsync("profile", "--config", good, "--input", "64x64", "--classes", "5", "--json", "--depth", "1");
+            code.Should().Be(0, output);
+            using var doc = JsonDocument.Parse(output);
+            var head = doc.RootElement.GetProperty("modules").EnumerateArray().Single(m => m.GetProperty("path").GetString() == "decode_head");
+            head.GetProperty("type").GetString().Should().Be("LawinHead");
+            var bad = Path.Combine(dir, "bad.json");
+            File.WriteAllText(bad, """{ "decoder_type": "lawin", "decoder_hidden_size": 100 }""");
+            var (code2, output2) = await CliRunner.RunAsync("profile", "--config", bad);
+            code2.Should().Be(2);
+            output2.Should().Contain("decoder_hidden_size").And.NotContain("   at ");
+            var (code3, output3) = await CliRunner.RunAsync("profile", "--config", good, "--model", "segformer-b0");
+            code3.Should().Be(2);
+            output3.Should().Contain("not both");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task Bench_json_has_median_min_max()
     {
         var (code, output) = await CliRunner.RunAsync("bench", "--model", "segformer-b0", "--input", "64x64", "--threads", "1", "--warmup", "1", "--runs", "3", "--json");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BoostFormer.Models;
 using BoostFormer.Profiling;
+using BoostFormer.Training;
 using Spectre.Console;
 
 namespace BoostFormer.Cli.Commands;
@@ -10,7 +11,8 @@ public sealed class ProfileCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Model name: segformer-b0..b5, boostformer-b0..b5.", DefaultValueFactory = _ => "segformer-b0" };
+        var model = new Option<string?>("--model") { Description = "Model name: segformer-b0..b5, boostformer-b0..b5, the zoo's named models (default segformer-b0)." };
+        var config = new Option<string?>("--config") { Description = "A model config.json (any variant, e.g. a zoo module such as decoder_type \"lawin\") instead of --model" };
         var input = new Option<string>("--input") { Description = "Input size HxW.", DefaultValueFactory = _ => "512x512" };
         var classes = new Option<int>("--classes") { Description = "Number of classes.", DefaultValueFactory = _ => 150 };
         var json = new Option<bool>("--json") { Description = "Print JSON (params, macs, breakdowns, modules) instead of a table." };
@@ -18,7 +20,7 @@ public sealed class ProfileCommand : ICliCommand
         var depth = new Option<int>("--depth") { Description = "Deepest module level shown in the table (0 = model only).", DefaultValueFactory = _ => 3 };
         var cmd = new Command("profile", "Count parameters and multiply-accumulates (MACs) per module from one real forward pass.")
         {
-            model, input, classes, json, convention, depth,
+            model, config, input, classes, json, convention, depth,
         };
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -29,9 +31,8 @@ public sealed class ProfileCommand : ICliCommand
             var conv = ProfileRenderers.ParseConvention(parse.GetValue(convention)!);
             var d = parse.GetValue(depth);
             if (d < 0) throw new ArgumentException($"--depth must be ≥ 0, got {d}");
-            var name = parse.GetValue(model)!;
-            var config = SegformerConfig.FromName(name, parse.GetValue(classes));
-            var report = SegformerProfiling.Profile(config, size, conv, name);
+            var spec = (CliOptions.Model(parse.GetValue(model), parse.GetValue(config)) ?? "segformer-b0")!.WithLabels(parse.GetValue(classes));
+            var report = SegformerProfiling.Profile(spec.Config, size, conv, spec.Name);
             if (parse.GetValue(json)) Console.WriteLine(ProfileRenderers.ToJson(report, d));
             else if (Console.IsOutputRedirected) Console.Write(ProfileRenderers.ToText(report, d));
             else WriteTable(report, d);

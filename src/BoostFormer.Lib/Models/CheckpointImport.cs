@@ -101,6 +101,15 @@ public static class CheckpointImport
     public static Dictionary<string, Tensor> ToHuggingFace(IReadOnlyDictionary<string, Tensor> sd, out string naming)
     {
         naming = DetectNaming(sd.Keys);
+        // A Lawin head (decode_head.lawin_8.…) keeps the reference's (mmseg) names in LawinHead: only the encoder is renamed.
+        if (naming is "nvlabs" or "mmseg" && sd.Keys.Any(k => k.StartsWith("decode_head.lawin_", StringComparison.Ordinal)))
+        {
+            static bool IsHead(string k) => k.StartsWith("decode_head.", StringComparison.Ordinal);
+            var encoder = sd.Where(kv => !IsHead(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var imported = naming == "nvlabs" ? SegformerKeyMapping.FromNvlabs(encoder) : SegformerKeyMapping.FromMmseg(encoder);
+            foreach (var (k, v) in sd.Where(kv => IsHead(kv.Key))) imported[k] = v;
+            return imported;
+        }
         return naming switch
         {
             "nvlabs" => SegformerKeyMapping.FromNvlabs(sd),

@@ -103,10 +103,14 @@ public sealed record SegformerConfig
     public string mlp_type { get; init; } = ZooModule.MlpMixFfn;
     /// <summary>The decoder: <c>all_mlp</c> (SegFormer; or the weighted sum with switch f), <c>ham</c> (the NOTA team's
     /// HamDecoder: stages 2–4 at 1/8, 1x1 squeeze + ReLU, parameter-free HamBurger, classifier) or <c>light_ham</c>
-    /// (SegNeXt's LightHamHead).</summary>
+    /// (SegNeXt's LightHamHead), <c>lawin</c> (the Lawin Transformer's ASPP decoder with window attention on
+    /// multi-scale contexts, width <see cref="decoder_hidden_size"/>, stages 2–4 projected to <see cref="lawin_embed_dim"/>),
+    /// or the CNN heads <c>deeplabv3plus</c>, <c>psp</c>, <c>unet</c>.</summary>
     public string decoder_type { get; init; } = ZooModule.DecoderAllMlp;
-    /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields) or <c>mscan</c>
-    /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales).</summary>
+    /// <summary>The encoder family: <c>mit</c> (Mix Transformer, the layers chosen by the other fields), <c>mscan</c>
+    /// (SegNeXt's MSCAN: conv stem, BatchNorm blocks with MSCA and layer scales), <c>resnet18</c>, or <c>nextvit_hybrid</c>
+    /// (the NOTA team's Next-ViT-style stages: NextPatchEmbed, NCBs, a transformer layer of the other fields last —
+    /// <see cref="NextvitHybrid"/>).</summary>
     public string encoder_type { get; init; } = ZooModule.EncoderMit;
     /// <summary>With the ResNet-18 encoder: layer3 and layer4 keep stride 1 with dilations 2 and 4 (output stride 8, mmseg's "D8").</summary>
     public bool resnet_dilated { get; init; }
@@ -128,6 +132,9 @@ public sealed record SegformerConfig
     public double xca_layer_scale_init { get; init; } = 1.0;
     /// <summary>Window side M of the iRMB window attention in stages 3–4 (<c>attention_type</c> <c>irmb</c>; EMO's 7).</summary>
     public int irmb_window_size { get; init; } = 7;
+    /// <summary>Width E the Lawin decoder (<c>decoder_type</c> <c>lawin</c>) projects stages 2–4 to before fusing them (the
+    /// reference's <c>embed_dim</c>: 768 in its code, 512 as the NOTA team meant to use it).</summary>
+    public int lawin_embed_dim { get; init; } = 512;
     /// <summary>Window side M of Swin's window attention (<c>attention_type</c> <c>swin</c>; 7, the odd layers of a stage shifted by M/2).</summary>
     public int swin_window_size { get; init; } = 7;
 

@@ -19,8 +19,9 @@ public sealed record SegformerEncoderOutput(IReadOnlyList<Tensor> hidden_states,
 
 /// <summary>
 /// The Mix Transformer (MiT) encoder: for each stage a patch embedding (<c>patch_embeddings.i</c>), its layers
-/// (<c>block.i.j</c>) and a closing LayerNorm (<c>layer_norm.i</c>, absent in the BoostFormer reference). Drop-path
-/// probabilities grow linearly from 0 to <c>drop_path_rate</c> over all layers.
+/// (<c>block.i.j</c>) and a closing LayerNorm (<c>layer_norm.i</c>, absent in the BoostFormer reference; in the Next-ViT
+/// hybrid, <see cref="NextvitHybrid"/>, applied after each transformer layer instead). Drop-path probabilities grow
+/// linearly from 0 to <c>drop_path_rate</c> over all layers.
 /// </summary>
 public sealed class SegformerEncoder : nn.Module
 {
@@ -80,6 +81,7 @@ public sealed class SegformerEncoder : nn.Module
         var hidden = new List<Tensor>();
         var attentions = output_attentions ? new List<Tensor?>() : null;
         var x = pixel_values;
+        var hybrid = config.encoder_type == ZooModule.EncoderNextvitHybrid;
         for (int i = 0; i < config.num_encoder_blocks; i++)
         {
             var (seq, h, w) = patch_embeddings[i].call(x);
@@ -89,8 +91,15 @@ public sealed class SegformerEncoder : nn.Module
                 seq.Dispose();
                 seq = next;
                 if (attentions is not null) attentions.Add(probs);
+                if (hybrid && layer is not NextvitConvBlock && layer_norm is not null)
+                {
+                    // the Next-ViT hybrid: the stage's LayerNorm after each transformer layer, none after NCBs
+                    var ln = layer_norm[i].call(seq);
+                    seq.Dispose();
+                    seq = ln;
+                }
             }
-            if (layer_norm is not null)
+            if (layer_norm is not null && !hybrid)
             {
                 var n = layer_norm[i].call(seq);
                 seq.Dispose();

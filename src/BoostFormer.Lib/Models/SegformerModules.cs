@@ -11,6 +11,8 @@ public static class SegformerModules
     public static SegformerPatchEmbeddingsBase PatchEmbeddings(SegformerConfig config, int stage)
     {
         var inCh = stage == 0 ? config.num_channels : config.hidden_sizes[stage - 1];
+        if (config.encoder_type == ZooModule.EncoderNextvitHybrid)
+            return new NextvitPatchEmbeddings(inCh, config.hidden_sizes[stage], config.strides[stage], config.batch_norm_eps);
         if (config.encoder_type == ZooModule.EncoderMscan)
             return stage == 0 ? new MscanStemConv(inCh, config.hidden_sizes[0], config.batch_norm_eps)
                               : new MscanOverlapPatchEmbed(inCh, config.hidden_sizes[stage], config.batch_norm_eps);
@@ -23,9 +25,11 @@ public static class SegformerModules
     /// One layer of stage <paramref name="stage"/>: a PoolFormer layer in the PoolFormer stages (switch b), else an
     /// attention layer — SegFormer's, or BoostFormer's without output projection and with the reference order (switch d) —,
     /// or a layer of another design that replaces the whole layer: an XCiT block (<c>xca</c>) or EMO's iRMB (<c>irmb</c>).
+    /// In the Next-ViT hybrid encoder the NCB positions are <see cref="NextvitConvBlock"/>s and the others these layers.
     /// </summary>
     public static SegformerEncoderLayerBase EncoderLayer(SegformerConfig config, int stage, double drop_path_prob, int index = 0) =>
         config.encoder_type == ZooModule.EncoderMscan ? new MscanBlock(config, stage, drop_path_prob)
+        : config.encoder_type == ZooModule.EncoderNextvitHybrid && NextvitHybrid.IsConvLayer(config, stage, index) ? new NextvitConvBlock(config.hidden_sizes[stage], config.batch_norm_eps)
         : config.IsPoolFormerStage(stage) ? new BoostformerPoolFormerLayer(config, stage, drop_path_prob)
         : config.attention_type == ZooModule.AttentionXca ? new XcitLayer(config, stage, drop_path_prob)
         : config.attention_type == ZooModule.AttentionIrmb ? EmoInvertedResidualMobileBlock.ForStage(config, stage, drop_path_prob)
@@ -102,6 +106,7 @@ public static class SegformerModules
         ZooModule.DecoderDeepLabV3Plus => new DeepLabV3PlusHead(config),
         ZooModule.DecoderPsp => new PspHead(config),
         ZooModule.DecoderUnet => new UnetDecodeHead(config),
+        ZooModule.DecoderLawin => new LawinHead(config),
         _ => config.weighted_sum_decoder ? new BoostformerWeightedSumDecodeHead(config) : new SegformerDecodeHead(config),
     };
 }

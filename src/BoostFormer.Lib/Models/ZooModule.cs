@@ -26,9 +26,11 @@ public sealed class ZooModule
     public const string EncoderMit = "mit";
     public const string EncoderMscan = "mscan";
     public const string EncoderResnet18 = "resnet18";
+    public const string EncoderNextvitHybrid = "nextvit_hybrid";
     public const string DecoderDeepLabV3Plus = "deeplabv3plus";
     public const string DecoderPsp = "psp";
     public const string DecoderUnet = "unet";
+    public const string DecoderLawin = "lawin";
 
     private readonly Func<SegformerConfig, bool> _isOn;
     private readonly Func<SegformerConfig, SegformerConfig> _apply;
@@ -131,17 +133,27 @@ public sealed class ZooModule
         "arXiv 1505.04597", "qubvel/segmentation_models.pytorch segmentation_models_pytorch/decoders/unet/decoder.py UnetDecoder",
         c => c.decoder_type == DecoderUnet, c => c with { decoder_type = DecoderUnet });
 
+    /// <summary>The Lawin Transformer's decoder: Lawin ASPP (window attention on 8×8 windows over 8×, 4×, 2× pooled contexts) at 1/8, width 512 as the reference.</summary>
+    public static ZooModule LawinDecoder { get; } = new("decoder", nameof(SegformerConfig.decoder_type), DecoderLawin, "Lawin ASPP decoder", "lawin",
+        "arXiv 2201.01615", "yan-hao-tian/lawin mmseg/models/decode_heads/lawin_head.py LawinHead, LawinAttn, PatchEmbed",
+        c => c.decoder_type == DecoderLawin, c => c with { decoder_type = DecoderLawin, decoder_hidden_size = 512 });
+
+    /// <summary>The NOTA team's Next-ViT-style hybrid encoder: per stage NextPatchEmbed, NCBs, then a SegFormer layer (stage 3 also at positions 2 and 5) with the stage's LayerNorm after it; stage 1 all NCB.</summary>
+    public static ZooModule NextvitHybridEncoder { get; } = new("encoder", nameof(SegformerConfig.encoder_type), EncoderNextvitHybrid, "Next-ViT hybrid stages (NCB + SegFormer layer)", "nextvit-hybrid",
+        "arXiv 2207.05501", "bytedance/Next-ViT classification/nextvit.py NCB, MHCA, Mlp, PatchEmbed; boostcampaitech4lv23nlp2/final-project-level3-nlp-14 (Next-Vit) segformer/modeling_segformer.py NCBForSegformer, NextPatchEmbed, SegformerEncoder",
+        c => c.encoder_type == EncoderNextvitHybrid, c => c with { encoder_type = EncoderNextvitHybrid });
+
     /// <summary>Every zoo module.</summary>
     public static IReadOnlyList<ZooModule> All { get; } = new[]
     {
         Lsra, DestAttention, Msca, ShenEfficientAttention, Xca, XcaWithoutLpi, Irmb, Swin, NoAttentionOutput, DestMixFfn, HamDecoder, LightHamHead, MscanEncoder,
-        Resnet18Encoder, DeepLabV3PlusDecoder, PspDecoder, UnetDecoder,
+        Resnet18Encoder, DeepLabV3PlusDecoder, PspDecoder, UnetDecoder, LawinDecoder, NextvitHybridEncoder,
     };
 
     private static readonly string[] AttentionTypes = { AttentionEfficient, AttentionLsra, AttentionDest, AttentionMsca, AttentionShenEfficient, AttentionXca, AttentionIrmb, AttentionSwin };
     private static readonly string[] MlpTypes = { MlpMixFfn, MlpDestMixFfn };
-    private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam, DecoderDeepLabV3Plus, DecoderPsp, DecoderUnet };
-    private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan, EncoderResnet18 };
+    private static readonly string[] DecoderTypes = { DecoderAllMlp, DecoderHam, DecoderLightHam, DecoderDeepLabV3Plus, DecoderPsp, DecoderUnet, DecoderLawin };
+    private static readonly string[] EncoderTypes = { EncoderMit, EncoderMscan, EncoderResnet18, EncoderNextvitHybrid };
 
     /// <summary>Checks the module fields of <paramref name="c"/> name known modules that fit together; throws <see cref="ArgumentException"/> naming the field.</summary>
     public static void ValidateChoices(SegformerConfig c)
@@ -162,6 +174,8 @@ public sealed class ZooModule
             throw new ArgumentException("SegformerConfig: the MSCAN encoder has its own blocks and patch embeddings; turn the layer switches off (poolformer_blocks, pooling_patch_embedding, remove_self_output, mix_cfn, mlp_type)");
         if (c.encoder_type == EncoderResnet18 && (c.num_channels != 3 || !c.hidden_sizes.SequenceEqual(ResNet18Backbone.Channels) || c.poolformer_blocks || c.pooling_patch_embedding))
             throw new ArgumentException($"SegformerConfig: the ResNet-18 encoder takes 3 input channels and has widths [{string.Join(", ", ResNet18Backbone.Channels)}] (hidden_sizes), and no MiT layer switches");
+        if (c.decoder_type == DecoderLawin) LawinHead.Validate(c);
+        if (c.encoder_type == EncoderNextvitHybrid) NextvitHybrid.Validate(c);
         if (c.attention_type != AttentionEfficient && c.attention_type != AttentionLsra && c.remove_self_output)
             throw new ArgumentException($"SegformerConfig: remove_self_output (switch d) wraps efficient self-attention, not attention_type '{c.attention_type}'");
         if (c.attention_type == AttentionLsra && c.kv_pool_size <= 0)
