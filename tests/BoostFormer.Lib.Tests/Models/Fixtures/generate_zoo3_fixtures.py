@@ -43,7 +43,6 @@ import importlib.util
 import json
 import math
 import os
-import struct
 import sys
 import types
 
@@ -246,27 +245,8 @@ def closed_form_input(k, shape):
     return (torch.sin(i * 0.37 + (0.9 * k + 0.2)) + 0.5 * torch.cos(i * 0.053 + k)).reshape(shape).float()
 
 
-DT = {torch.float32: "F32", torch.int64: "I64", torch.float64: "F64"}
-
-
-def save(path, tensors, metadata):
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for k, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        b = t.numpy().tobytes()
-        header[k] = {"dtype": DT[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes")
+sys.path.insert(0, os.path.join(here, "..", "..", "Fixtures"))
+from safetensors_io import save  # noqa: E402  (the fixtures' one safetensors writer)
 
 
 # ----------------------------------------------------------------------------------------------------- Lawin, padded
