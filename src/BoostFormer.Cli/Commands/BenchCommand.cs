@@ -22,9 +22,10 @@ public sealed class BenchCommand : ICliCommand
         var noFused = new Option<bool>("--no-fused-decoder") { Description = "Run the decoder as written (upsample, concatenate, 1x1 fuse) instead of the folded projection." };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (weights and activations in bfloat16).", DefaultValueFactory = _ => "fp32" };
         var naive = new Option<bool>("--naive") { Description = "The Hugging Face graph as written: both --no-sdpa and --no-fused-decoder." };
+        var profile = new Option<int>("--profile") { Description = "After timing, time every module (forward hooks; TorchSharp has no autograd profiler) and print the N module types with the most self time, with their MACs and GMAC/s, to stderr.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bench", "Measure forward latency (inference mode, batch 1) after warm-up.")
         {
-            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive, precision,
+            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive, precision, profile,
         };
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -62,6 +63,12 @@ public sealed class BenchCommand : ICliCommand
                 Console.WriteLine($"{name} {size} ({path}, {prec.Name()}) threads={r.Threads}: median {r.MedianMs.ToString("F1", inv)} ms, " +
                                   $"min {r.MinMs.ToString("F1", inv)}, max {r.MaxMs.ToString("F1", inv)} ({r.RunsMs.Count} runs after {r.Warmup} warm-up)" +
                                   (r.PeakBytes >= 0 ? $", peak memory +{r.PeakBytes / 1048576.0:F1} MiB (RSS {r.PeakRssBytes / 1048576.0:F1} MiB)" : ""));
+            }
+            if (parse.GetValue(profile) is > 0 and var top)
+            {
+                var times = SegformerProfiling.ModuleTimes(config, size, Math.Min(2, parse.GetValue(warmup)), Math.Max(1, Math.Min(5, parse.GetValue(runs))), parse.GetValue(threads),
+                    sdpa, fused, prec, $"{name} {size} ({path}, {prec.Name()})");
+                foreach (var line in times.Lines(top)) Console.Error.WriteLine(line);
             }
             return ExitCodes.Success;
         }));

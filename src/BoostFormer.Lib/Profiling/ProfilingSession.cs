@@ -1,4 +1,3 @@
-using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -63,26 +62,8 @@ public sealed class ProfilingSession : IDisposable
     internal void AddMacs(MacKind kind, long macs) { if (OnOwnThread) Here().AddMacs(kind, macs); }
     internal void AddOther(string category, long elements) { if (OnOwnThread) Here().AddOther(category, elements); }
 
-    // Every TorchSharp module with a forward (Module<T, TResult>, Module<T1, T2, TResult>, …) derives from
-    // HookableModule<TPre, TPost>, which takes Action<Module> pre/post hooks; ModuleList and friends are never called.
-    private static readonly Type HookableDefinition = typeof(nn.HookableModule<,>);
-
-    private void AddModuleHooks(nn.Module m)
-    {
-        var t = m.GetType();
-        while (t is not null && !(t.IsGenericType && t.GetGenericTypeDefinition() == HookableDefinition)) t = t.BaseType;
-        if (t is null) return;
-        var pre = t.GetMethod("register_forward_pre_hook", new[] { typeof(Action<nn.Module>) });
-        var post = t.GetMethod("register_forward_hook", new[] { typeof(Action<nn.Module>) });
-        if (pre is null || post is null) return;
-        var preRemover = pre.Invoke(m, new object[] { (Action<nn.Module>)(mod => { if (OnOwnThread) Enter(mod); }) });
-        var postRemover = post.Invoke(m, new object[] { (Action<nn.Module>)(_ => { if (OnOwnThread) Exit(); }) });
-        foreach (var r in new[] { preRemover, postRemover })
-        {
-            var remove = r?.GetType().GetMethod("remove", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
-            if (remove is not null) _removers.Add(() => remove.Invoke(r, null));
-        }
-    }
+    private void AddModuleHooks(nn.Module m) =>
+        ModuleHooks.Add(m, mod => { if (OnOwnThread) Enter(mod); }, _ => { if (OnOwnThread) Exit(); }, _removers);
 
     private void AddLayerCostHook(nn.Module<Tensor, Tensor> layer)
     {

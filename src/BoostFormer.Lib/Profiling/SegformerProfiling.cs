@@ -21,4 +21,18 @@ public static class SegformerProfiling
         model.to(precision.ScalarType());
         return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads, precision.ScalarType());
     }
+
+    /// <summary>
+    /// <see cref="ModuleTimer"/> on the path <see cref="Bench"/> times: where the forward time goes, by module type and by
+    /// module, beside each one's MACs (counted in fp32 on the same path before a bf16 conversion).
+    /// </summary>
+    public static ModuleTimeReport ModuleTimes(SegformerConfig config, InputSize size, int warmup = 2, int runs = 5, int? threads = null,
+        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32, string? name = null)
+    {
+        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
+        model.eval();
+        var macs = Profiler.Profile(model, x => model.call(x), size.Shape(), MacConvention.All, name ?? "model");
+        model.to(precision.ScalarType());
+        return ModuleTimer.Measure(model, x => model.call(x), size.Shape(), macs, warmup, runs, threads, precision.ScalarType(), name);
+    }
 }
