@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using BoostFormer.Models;
+using BoostFormer.Visualization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,6 +26,38 @@ public sealed record ModuleTimeReport(string Model, double ForwardMs, int Runs, 
         yield return FormattableString.Invariant($"  {"module type",-44} {"n",4} {"self ms",9} {"share",6} {"GMAC",7} {"GMAC/s",7}");
         foreach (var t in ByType.Take(top))
             yield return FormattableString.Invariant($"  {t.Key,-44} {t.Modules,4} {t.SelfMs,9:F1} {t.Share,6:P0} {t.GMacs,7:F2} {t.GMacPerSecond,7:F1}");
+    }
+}
+
+/// <summary>Tables and charts of <see cref="ModuleTimeReport"/>s, side by side.</summary>
+public static class ModuleTimeReports
+{
+    /// <summary>
+    /// One row per module type among the <paramref name="top"/> most time-consuming of any report: each report's self ms,
+    /// share of its forward and own GMAC — how the time and the MACs of models compare kind by kind.
+    /// </summary>
+    public static Table Compare(IReadOnlyList<ModuleTimeReport> reports, int top = 10, string? title = null)
+    {
+        if (reports.Count == 0) throw new ArgumentException("no reports to compare", nameof(reports));
+        if (reports.Select(r => r.Model).Distinct().Count() != reports.Count) throw new ArgumentException("reports to compare need distinct model names", nameof(reports));
+        var keys = reports.SelectMany(r => r.ByType.Take(top)).GroupBy(t => t.Key)
+            .OrderByDescending(g => g.Max(t => t.SelfMs)).Select(g => g.Key).ToList();
+        var headers = new List<string> { "module type" };
+        foreach (var r in reports) headers.AddRange(new[] { $"{r.Model}: self ms", $"{r.Model}: share", $"{r.Model}: GMAC" });
+        var rows = keys.Select(k => (IReadOnlyList<object?>)reports.SelectMany(r => r.ByType.FirstOrDefault(t => t.Key == k) is { } t
+                ? new object?[] { Math.Round(t.SelfMs, 1), $"{t.Share:P0}", Math.Round(t.GMacs, 2) }
+                : new object?[] { null, null, null }).Prepend(k).ToList())
+            .Append(reports.SelectMany(r => new object?[] { Math.Round(r.ForwardMs, 1), "100 %", Math.Round(r.ByType.Sum(t => t.GMacs), 2) }).Prepend("(whole forward)").ToList())
+            .ToList();
+        return new Table(headers, rows, title);
+    }
+
+    /// <summary>Self time per module type, a bar group per type and a colour per model (the <paramref name="top"/> types of any report).</summary>
+    public static Chart ToChart(IReadOnlyList<ModuleTimeReport> reports, int top = 10)
+    {
+        var keys = reports.SelectMany(r => r.ByType.Take(top)).GroupBy(t => t.Key).OrderByDescending(g => g.Max(t => t.SelfMs)).Select(g => g.Key).ToList();
+        return Chart.Combine(reports.Select(r => Chart.Bar(keys, keys.Select(k => r.ByType.FirstOrDefault(t => t.Key == k)?.SelfMs ?? 0), name: r.Model)))
+            .WithTitle("Where the forward time goes: self time per module type").WithYTitle("self ms per forward").WithSize(860, 440);
     }
 }
 

@@ -59,5 +59,12 @@ public class ModuleTimerTests
         r.ByType.Sum(t => t.GMacs).Should().BeApproximately(p.AllMacs / 1e9, 1e-9);
         r.ByType.Select(t => t.Key).Should().Contain(new[] { "Conv2d", "BatchNorm2d", "BoostformerWeightedSumDecodeHead" });
         r.ByType.Should().OnlyContain(t => t.SelfMs >= 0 && t.Share >= 0 && t.Share <= 1);
+
+        var other = SegformerProfiling.ModuleTimes(SegformerConfig.FromName("segformer-b0", 19), new InputSize(64, 64), warmup: 0, runs: 1, threads: 1, name: "segformer-b0");
+        var table = ModuleTimeReports.Compare(new[] { r with { Model = "boostformer-b0" }, other }, top: 3);
+        table.Columns.Should().OnlyHaveUniqueItems().And.HaveCount(7);
+        table.Frame.Rows.Count.Should().BeGreaterThanOrEqualTo(4, "the top 3 types of either model and the whole-forward row");
+        FluentActions.Invoking(() => ModuleTimeReports.Compare(new[] { other, other })).Should().Throw<ArgumentException>().WithMessage("*distinct*");
+        ModuleTimeReports.ToChart(new[] { other }).Should().NotBeNull();
     }
 }
