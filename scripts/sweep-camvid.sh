@@ -24,32 +24,30 @@ encoder=$(ls -t "$repo"/runs/full/boostformer-b0-tiny-imagenet-full/run-*/encode
 [[ -n "$encoder" ]] || { echo "error: no BoostFormer-B0 encoder in runs/full (run scripts/train-full.sh boostformer-b0 first)" >&2; exit 2; }
 export BOOSTFORMER_DATA="$data" BOOSTFORMER_THREADS=1 OMP_NUM_THREADS=1 MALLOC_ARENA_MAX=2
 
-# name | the options that differ from the reference
+# name | lr | crop | batch | precision   (the reference first; each other run changes one thing)
 configs=(
-  "boostformer-b0-camvid-sweep-lr4e-4|--lr 4e-4"
-  "boostformer-b0-camvid-sweep-lr2e-4|--lr 2e-4"
-  "boostformer-b0-camvid-sweep-lr8e-4|--lr 8e-4"
-  "boostformer-b0-camvid-sweep-crop256-b8|--lr 4e-4 --crop 256 --batch-size 8"
-  "boostformer-b0-camvid-sweep-bf16|--lr 4e-4 --precision bf16"
+  "boostformer-b0-camvid-sweep-lr4e-4|4e-4|384|4|fp32"
+  "boostformer-b0-camvid-sweep-lr2e-4|2e-4|384|4|fp32"
+  "boostformer-b0-camvid-sweep-lr8e-4|8e-4|384|4|fp32"
+  "boostformer-b0-camvid-sweep-crop256-b8|4e-4|256|8|fp32"
+  "boostformer-b0-camvid-sweep-bf16|4e-4|384|4|bf16"
 )
 
 one() {
-  local name=$1; shift
-  # shellcheck disable=SC2068
+  local name=$1 lr=$2 crop=$3 batch=$4 precision=$5
   dotnet "$dll" train --model boostformer-b0 --dataset camvid --pretrained "$encoder" --iterations 150 --warmup 30 \
-    --batch-size 4 --crop 384 $@ --eval-interval 0 --checkpoint-interval 50 --keep 1 --seed 0 --threads 1 --workers 1 \
-    --log-every 25 --db "$db" --name "$name" --resume --reuse > "$logs/$name.log" 2>&1
+    --lr "$lr" --crop "$crop" --batch-size "$batch" --precision "$precision" --eval-interval 0 --checkpoint-interval 50 --keep 1 \
+    --seed 0 --threads 1 --workers 1 --log-every 25 --db "$db" --name "$name" --resume --reuse > "$logs/$name.log" 2>&1
 }
 
 status=0
 names=()
 for c in "${configs[@]}"; do
-  name=${c%%|*}; args=${c#*|}
+  IFS='|' read -r name lr crop batch precision <<< "$c"
   names+=("$name")
   while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || status=1; done
-  echo "$name: $args (log $logs/$name.log)"
-  # shellcheck disable=SC2086
-  one "$name" $args &
+  echo "$name: lr $lr, crop $crop, batch $batch, $precision (log $logs/$name.log)"
+  one "$name" "$lr" "$crop" "$batch" "$precision" &
 done
 while (( $(jobs -rp | wc -l) > 0 )); do wait -n || status=1; done
 (( status == 0 )) || { echo "error: a sweep run failed; see $logs" >&2; exit 1; }

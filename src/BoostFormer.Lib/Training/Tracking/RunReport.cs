@@ -91,7 +91,7 @@ public static class RunReport
         md.Append("Regenerate with `").Append(regenerate).Append("`; the numbers are read from the run-tracking database.\n\n");
         md.Append(ToTable(rows).ToMarkdown()).Append('\n');
         md.Append("- mIoU, mAcc, aAcc: validation split, whole-image inference, confusion matrix over the split at the labels' resolution.\n");
-        md.Append("- wall min: start to end of the run, evaluations and checkpoints included; img/s: mean training throughput.\n");
+        md.Append("- wall min: start to end of the run, evaluations and checkpoints included (a run stopped and resumed counts the pause too; iterations × batch ÷ img/s is its training time); img/s: mean training throughput.\n");
         if (differences is { Count: > 0 })
         {
             md.Append("- What each run changes against ").Append(differences[0].Run).Append(" (recorded configurations):\n");
