@@ -36,7 +36,7 @@ public sealed record ShippedModel(string Name, string Path, string Model, string
 /// <summary>
 /// The trained weights shipped with the repository in <c>results/weights</c> (exported by <c>boostformer export</c>): found
 /// relative to the repository root from the working directory (notebooks run in <c>notebooks/</c>), listed, and loaded.
-/// Notebooks use <see cref="LocalOrShipped"/>: their own runs at the current scale when they exist, else these files.
+/// Notebooks use <see cref="LocalOrShipped"/>: their own runs at the current scale or these files, whichever are better trained.
 /// </summary>
 public static class ShippedWeights
 {
@@ -106,15 +106,19 @@ public static class ShippedWeights
 
     /// <summary>
     /// The runs an analysis should show: the finished local runs among <paramref name="localRuns"/> in
-    /// <paramref name="runs"/> (the tracking database of the current scale) when there is at least one, else the shipped
-    /// files among <paramref name="shippedNames"/> that exist (as <see cref="TrainedRun"/>s with <see cref="TrainedRun.Origin"/>
-    /// saying so); empty when there is neither. Local and shipped runs are never mixed, so models are compared trained alike.
+    /// <paramref name="runs"/> (the tracking database of the current scale) or the shipped files among
+    /// <paramref name="shippedNames"/> that exist (as <see cref="TrainedRun"/>s with <see cref="TrainedRun.Origin"/> saying
+    /// so), whichever set is better trained — the higher mean best validation mIoU (a run that recorded none counts 0); the
+    /// local runs on a tie. So a short demo run does not hide the full-scale weights, and a reader's own longer run
+    /// replaces them. Empty when there is neither. Local and shipped runs are never mixed, so models are compared trained alike.
     /// </summary>
     public static IReadOnlyList<TrainedRun> LocalOrShipped(RunQuery runs, IEnumerable<string> localRuns, IEnumerable<string> shippedNames, string? folder = null)
     {
         var local = runs.Trained(localRuns);
-        if (local.Count > 0) return local;
-        return shippedNames.Select(n => Find(n, folder)).OfType<ShippedModel>().Select(s => s.AsTrainedRun()).ToList();
+        var shipped = shippedNames.Select(n => Find(n, folder)).OfType<ShippedModel>().Select(s => s.AsTrainedRun()).ToList();
+        if (local.Count == 0 || shipped.Count == 0) return local.Count > 0 ? local : shipped;
+        static double Mean(IReadOnlyList<TrainedRun> set) => set.Average(r => r.BestValidationMIoU ?? 0);
+        return Mean(shipped) > Mean(local) ? shipped : local;
     }
 
     /// <summary>A markdown list saying which weights <paramref name="runs"/> are (local run or shipped file) and their validation mIoU.</summary>

@@ -230,7 +230,7 @@ public class WeightsExportTests : IDisposable
     }
 
     [Fact]
-    public void Shipped_weights_are_found_from_a_notebooks_folder_listed_and_used_when_no_local_run_exists()
+    public void Shipped_weights_are_found_from_a_notebooks_folder_listed_and_used_unless_a_local_run_is_better_trained()
     {
         var (best, _) = MakeCheckpoint("segformer-b0");
         var (boost, _) = MakeCheckpoint("boostformer-b0", run: "boostformer-b0-camvid-full", runId: 8);
@@ -253,6 +253,26 @@ public class WeightsExportTests : IDisposable
             ("boostformer-b0", "shipped weights results/weights/boostformer-b0-camvid-full.safetensors"));
         runs[0].BestValidationMIoU.Should().Be(0.4321);
         ShippedWeights.Summary(runs).Should().Contain("- **segformer-b0**: shipped weights results/weights/segformer-b0-camvid-full.safetensors, best val mIoU 43.21 %");
+
+        // A local run at this scale is shown instead only when it is at least as well trained (mean best val mIoU).
+        Directory.CreateDirectory(P("runs"));
+        using (var store = RunStore.Open(P("runs", "ci.db")))
+        {
+            foreach (var (name, miou) in new[] { ("segformer-b0-camvid-ci", 0.20), ("segformer-b0-camvid-long", 0.60) })
+            {
+                var id = store.CreateRun(name, "segmentation", "segformer-b0", "{}", "{}", "{}");
+                store.LogMetrics(id, "eval", 10, new Dictionary<string, double> { ["miou"] = miou });
+                store.AddArtifact(id, 10, "best", best);
+                store.EndRun(id, RunStore.Finished);
+            }
+        }
+        var shippedNames = new[] { "segformer-b0-camvid-full", "boostformer-b0-camvid-full" };
+        ShippedWeights.LocalOrShipped(new RunQuery(P("runs", "ci.db")), new[] { "segformer-b0-camvid-ci" }, shippedNames, folder)
+            .Select(r => r.Origin).Should().OnlyContain(o => o.StartsWith("shipped weights"), "a 20 % demo run does not hide weights that reach 43 %");
+        ShippedWeights.LocalOrShipped(new RunQuery(P("runs", "ci.db")), new[] { "segformer-b0-camvid-long" }, shippedNames, folder)
+            .Select(r => r.Name).Should().Equal(new[] { "segformer-b0-camvid-long" }, "a better local run replaces the shipped ones, never mixed with them");
+        ShippedWeights.LocalOrShipped(new RunQuery(P("runs", "ci.db")), new[] { "segformer-b0-camvid-ci" }, new[] { "absent" }, folder)
+            .Select(r => r.Name).Should().Equal("segformer-b0-camvid-ci");
         new TrainedRun("segformer-b0-camvid-ci", 3, "segformer-b0", "x", 0.1).Weights.Should().Be("local run segformer-b0-camvid-ci");
         ShippedWeights.Summary(Array.Empty<TrainedRun>()).Should().Contain("No trained weights");
         using var loaded = TrainedModels.Load(runs[1].Checkpoint);
