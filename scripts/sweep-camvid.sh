@@ -37,7 +37,7 @@ one() {
   local name=$1 lr=$2 crop=$3 batch=$4 precision=$5
   dotnet "$dll" train --model boostformer-b0 --dataset camvid --pretrained "$encoder" --iterations 150 --warmup 30 \
     --lr "$lr" --crop "$crop" --batch-size "$batch" --precision "$precision" --eval-interval 0 --checkpoint-interval 50 --keep 1 \
-    --seed 0 --threads 1 --workers 1 --log-every 25 --db "$db" --name "$name" --resume --reuse > "$logs/$name.log" 2>&1
+    --seed 0 --threads 1 --workers 1 --log-every 25 --db "$db" --name "$name" --resume --reuse >> "$logs/$name.log" 2>&1
 }
 
 status=0
