@@ -103,6 +103,7 @@ public static class ModuleTimer
                 var parent = dot < 0 ? "" : path[..dot];
                 if (macsByPath.ContainsKey(parent)) macsByPath[parent] -= g;
             }
+        foreach (var key in macsByPath.Keys.ToList()) macsByPath[key] = Math.Max(0, macsByPath[key]);   // rounding of the subtraction, never below 0
         ModuleTime Row(string key, IEnumerable<string> paths)
         {
             var list = paths.ToList();
