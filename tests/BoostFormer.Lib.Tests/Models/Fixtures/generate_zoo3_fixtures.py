@@ -51,43 +51,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "Fixtures"))
+from safetensors_io import save  # noqa: E402  (the fixtures' one safetensors writer)
+from einops_lite import rearrange  # noqa: E402  (the fixtures' one einops stand-in)
 refs = sys.argv[1] if len(sys.argv) > 1 else "/work/refs"
 WIDTH = 128
 
 
 # ----------------------------------------------------------------------------------------------------- stand-ins
-def _groups(side):
-    out, i, toks = [], 0, side.split()
-    while i < len(toks):
-        t = toks[i]
-        if t.startswith("("):
-            grp = [t[1:]] if t != "(" else []
-            while not toks[i].endswith(")"):
-                i += 1
-                grp.append(toks[i])
-            grp[-1] = grp[-1][:-1]
-            out.append([g for g in grp if g])
-        else:
-            out.append([t])
-        i += 1
-    return out
-
-
-def rearrange(x, pattern, **sizes):
-    """einops.rearrange for plain and parenthesised axes (all that LawinHead uses)."""
-    lhs, rhs = [s.strip() for s in pattern.split("->")]
-    lg, rg = _groups(lhs), _groups(rhs)
-    known = dict(sizes)
-    for grp, dim in zip(lg, x.shape):
-        unknown = [a for a in grp if a not in known]
-        prod = math.prod(known[a] for a in grp if a in known)
-        if unknown:
-            known[unknown[0]] = dim // prod
-    flat = [a for grp in lg for a in grp]
-    y = x.reshape([known[a] for a in flat])
-    order = [flat.index(a) for grp in rg for a in grp]
-    y = y.permute(order)
-    return y.reshape([math.prod(known[a] for a in grp) for grp in rg])
 
 
 class ConvModule(nn.Module):
@@ -245,8 +216,6 @@ def closed_form_input(k, shape):
     return (torch.sin(i * 0.37 + (0.9 * k + 0.2)) + 0.5 * torch.cos(i * 0.053 + k)).reshape(shape).float()
 
 
-sys.path.insert(0, os.path.join(here, "..", "..", "Fixtures"))
-from safetensors_io import save  # noqa: E402  (the fixtures' one safetensors writer)
 
 
 # ----------------------------------------------------------------------------------------------------- Lawin, padded
