@@ -42,4 +42,21 @@ public static class TorchExtensions
         using var c = t.is_contiguous() ? t.alias() : t.contiguous();
         return c.data<T>().ToArray();
     }
+
+    /// <summary>
+    /// PyTorch's <c>t.item()</c> as a double for a one-element float tensor of any precision (TorchSharp's <c>item&lt;T&gt;</c>
+    /// needs T to match the element type: float for float32, double for float64).
+    /// </summary>
+    public static double item_as_double(this Tensor t) => t.dtype switch
+    {
+        ScalarType.Float64 => t.item<double>(),
+        ScalarType.Float32 => t.item<float>(),
+        _ => Cast(t),
+    };
+
+    private static double Cast(Tensor t)
+    {
+        using var d = t.to_type(ScalarType.Float64);
+        return d.item<double>();
+    }
 }

@@ -6,7 +6,7 @@ namespace BoostFormer.Cli.Tests;
 
 public class DataCommandTests
 {
-    private static string DataRoot()
+    internal static string DataRoot()
     {
         var env = Environment.GetEnvironmentVariable("BOOSTFORMER_DATA");
         if (!string.IsNullOrEmpty(env) && Directory.Exists(env)) return env;

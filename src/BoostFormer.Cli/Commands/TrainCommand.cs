@@ -60,7 +60,7 @@ public sealed class TrainCommand : ICliCommand
         var distillWeight = new Option<double>("--distill-weight") { Description = "CWD loss weight λ", DefaultValueFactory = _ => 3.0 };
         var nproc = new Option<int>("--nproc") { Description = "Data-parallel processes on this machine (runs mpiexec.mpich -n N; each takes an equal shard of every batch)", DefaultValueFactory = _ => 1 };
         var hosts = new Option<string?>("--hosts") { Description = "With --nproc: machines for mpiexec.mpich -hosts (e.g. node1:2,node2:2; see README, Data-parallel training)" };
-        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 mixed precision (forward and backward in bfloat16, loss and fp32 master weights in float32; validation in bf16)", DefaultValueFactory = _ => "fp32" };
+        var precision = new Option<string>("--precision") { Description = "fp32; bf16 mixed precision (forward and backward in bfloat16, loss and fp32 master weights in float32; validation in bf16); or fp64 for numerical checks (everything in float64)", DefaultValueFactory = _ => "fp32" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads per process (0 = the engine's default; --nproc N: cores / N)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("train", "Fine-tune SegFormer/BoostFormer for semantic segmentation (resumable, tracked in SQLite).")
         {
@@ -126,7 +126,7 @@ public sealed class TrainCommand : ICliCommand
                     WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
                     EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
                     Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
-                    Distillation = distillation, Precision = PrecisionExtensions.Parse(pr.GetValue(precision)!),
+                    Distillation = distillation, Precision = PrecisionExtensions.Parse(pr.GetValue(precision)!, allowFp64: true),
                     Loss = new SegmentationLossOptions
                     {
                         AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing), Kind = kind, DiceWeight = pr.GetValue(diceWeight),

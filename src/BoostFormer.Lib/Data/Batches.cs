@@ -124,6 +124,18 @@ public static class Loaders
 
     public static ClsBatch BuildClsBatch(IClassificationDataset dataset, ClsTransform transform, MixupCutmix? mix, BatchRequest req, BadSampleLog? skipBad = null)
     {
+        if (req.GlobalIndices is { } global && global.Length != req.Indices.Length && mix is { Mixes: true })
+        {
+            // Mixup/CutMix pair sample i with sample N − 1 − i of the global batch, which another rank's shard holds: build
+            // the global batch as one process does (the per-sample transforms are cheap next to the model) and keep this
+            // rank's rows, so N ranks together train on exactly the single-process batch.
+            using var whole = BuildClsBatch(dataset, transform, mix, req with { Indices = global, GlobalIndices = null, ShardOffset = 0 }, skipBad);
+            long at = req.ShardOffset, count = req.Indices.Length;
+            using var im = whole.Images.narrow(0, at, count);
+            using var lb = whole.Labels.narrow(0, at, count);
+            using var tg = whole.Targets.narrow(0, at, count);
+            return new ClsBatch(im.clone(), lb.clone(), tg.clone(), req.Indices, whole.Lambda);
+        }
         int n = req.Indices.Length, s = transform.Size, k = dataset.NumClasses;
         var x = new float[n * 3 * s * s];
         var y = new int[n];

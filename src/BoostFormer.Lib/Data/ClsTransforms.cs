@@ -156,6 +156,9 @@ public sealed class MixupCutmix
     public double SwitchProb { get; init; } = 0.5;
     public double LabelSmoothing { get; init; } = 0.1;
 
+    /// <summary>True when a batch can be mixed (an α > 0 and a probability > 0): its samples then depend on each other.</summary>
+    public bool Mixes => (MixupAlpha > 0 || CutmixAlpha > 0) && Prob > 0;
+
     /// <summary>No mixing and no smoothing: plain one-hot targets.</summary>
     public static MixupCutmix None { get; } = new() { MixupAlpha = 0, CutmixAlpha = 0, Prob = 0, LabelSmoothing = 0 };
 

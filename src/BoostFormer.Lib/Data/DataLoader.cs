@@ -31,6 +31,16 @@ public sealed record BatchRequest(int Epoch, int BatchIndex, int[] Indices, long
     public DataRng SampleRng(int sampleIndex) => DataRng.ForSample(Seed, Epoch, sampleIndex);
     /// <summary>The generator for batch-level augmentation (mixup/cutmix): a function of (seed, epoch, batch index).</summary>
     public DataRng BatchRng() => new(DataRng.Mix((ulong)Seed, (ulong)Epoch, 0xBA7C4UL, (ulong)BatchIndex));
+
+    /// <summary>
+    /// For a data-parallel shard (<see cref="LoaderOptions.Shard"/>): the sample indices of the whole global batch, of which
+    /// <see cref="Indices"/> are rows <see cref="ShardOffset"/> … — what a batch-level augmentation that pairs samples across
+    /// the batch (mixup/cutmix) needs to build exactly what one process builds. Null for whole batches.
+    /// </summary>
+    public int[]? GlobalIndices { get; init; }
+
+    /// <summary>The position of this shard's first sample in <see cref="GlobalIndices"/>.</summary>
+    public int ShardOffset { get; init; }
 }
 
 /// <summary>
@@ -90,7 +100,15 @@ public sealed class DataLoader<TBatch> : IBatchSource<TBatch> where TBatch : cla
         for (int b = 0; b < BatchCount; b++)
         {
             int start = b * Options.BatchSize, n = Math.Min(Options.BatchSize, DatasetSize - start);
-            if (Options.Shard is { } sh) { n = Options.BatchSize / sh.WorldSize; start += sh.Rank * n; }
+            if (Options.Shard is { } sh)
+            {
+                n = Options.BatchSize / sh.WorldSize;
+                list.Add(new BatchRequest(epoch, b, order.AsSpan(start + sh.Rank * n, n).ToArray(), Options.Seed)
+                {
+                    GlobalIndices = order.AsSpan(start, Options.BatchSize).ToArray(), ShardOffset = sh.Rank * n,
+                });
+                continue;
+            }
             list.Add(new BatchRequest(epoch, b, order.AsSpan(start, n).ToArray(), Options.Seed));
         }
         return list;

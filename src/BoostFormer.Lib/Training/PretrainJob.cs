@@ -32,6 +32,7 @@ public sealed record PretrainJob : TrainingJob
     /// <summary>Pretrains as described; returns the run id. <paramref name="log"/> gets status lines.</summary>
     public long Run(IProgress<PretrainProgress>? progress = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        CheckShardable();
         var root = DataRoot.Resolve(Root) ?? throw new DataFormatException($"pretraining needs a data root: pass --root or set {DataRoot.EnvironmentVariable}");
         var tinyRoot = Datasets.TinyImageNet.Locate(root, d => Datasets.TinyImageNet.IsLayoutRoot!(d));
         var train = Datasets.TinyImageNet.OpenClassification(tinyRoot, "train");
@@ -46,7 +47,8 @@ public sealed record PretrainJob : TrainingJob
         var mix = new MixupCutmix { MixupAlpha = Mixup, CutmixAlpha = Cutmix, LabelSmoothing = LabelSmoothing, Prob = Mixup > 0 || Cutmix > 0 ? 1.0 : 0.0 };
         var lo = new LoaderOptions { BatchSize = BatchSize, Seed = o.DataSeed, Shuffle = true, DropLast = true };
         if (Workers is { } w) lo = lo with { Workers = w };
-        var trainLoader = Loaders.Classification(train, transform, mix, lo);
+        // Data parallel: each rank takes its shard of every global batch (mixup/cutmix still pair across the global batch).
+        var trainLoader = Loaders.Classification(train, transform, mix, lo with { Shard = Shard });
         var valLoader = Loaders.Classification(val, ClsTransform.Eval(ImageSize), null, lo with { Shuffle = false, DropLast = false });
         var options = Placed(o with
         {
@@ -59,12 +61,13 @@ public sealed record PretrainJob : TrainingJob
                 ["label_smoothing"] = LabelSmoothing, ["random_erasing"] = RandomErasing, ["drop_path"] = spec.Config.drop_path_rate,
             }),
         });
-        log?.Invoke($"tiny-imagenet: {train.Count} train / {val.Count} val images, {train.NumClasses} classes");
-        using var store = RunStore.Open(Database);
-        var trainer = new PretrainTrainer(model, options);
+        if (IsRoot) log?.Invoke($"tiny-imagenet: {train.Count} train / {val.Count} val images, {train.NumClasses} classes");
+        using var store = IsRoot ? RunStore.Open(Database) : null; // rank 0 keeps the run record
+        var trainer = new PretrainTrainer(model, options) { DataParallel = DataParallel };
         var id = trainer.Run(trainLoader, valLoader, store, progress, cancellationToken);
         if (trainer.ReuseNote is { } note) log?.Invoke(note);
         if (trainer.EncoderPath is not null) log?.Invoke("encoder weights: " + trainer.EncoderPath);
+        LastReduction = trainer.GradientReduction;
         return id;
     }
 }

@@ -26,6 +26,12 @@ public sealed record PretrainOptions : TrainingOptions
 
     /// <summary>Prefix of the state-dict keys saved as encoder weights.</summary>
     public string EncoderPrefix { get; init; } = "segformer.";
+
+    /// <summary>
+    /// <see cref="BoostFormer.Precision.Fp32"/>, or <see cref="BoostFormer.Precision.Fp64"/> for numerical checks (model, loss and
+    /// AdamW state in float64; checkpoints and encoder weights then hold float64 tensors). bf16 is not offered here.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 }
 
 /// <summary>Progress of a pretraining run, with top-1/top-5 validation accuracy at evaluations.</summary>
@@ -64,11 +70,12 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
         return logits.log_softmax(-1).mul(targets).sum(-1).neg().mean().MoveToOuterDisposeScope();
     }
 
-    /// <summary>Top-1/top-5 accuracy of the model on a loader's epoch 0 (eval mode).</summary>
+    /// <summary>Top-1/top-5 accuracy of the model on a loader's epoch 0 (eval mode; images cast to the model's parameter type).</summary>
     public static TopKAccuracy Evaluate(nn.Module<Tensor, Tensor> model, DataLoader<ClsBatch> loader)
     {
         var acc = new TopKAccuracy(1, 5);
         var was = model.training;
+        var dtype = model.parameters().FirstOrDefault()?.dtype ?? ScalarType.Float32;
         model.eval();
         try
         {
@@ -76,7 +83,7 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
             foreach (var b in loader.Epoch(0))
                 using (b)
                 using (var scope = NewDisposeScope())
-                    acc.Update(model.call(b.Images), b.Labels);
+                    acc.Update(model.call(b.Images.dtype == dtype ? b.Images : b.Images.to_type(dtype)), b.Labels);
         }
         finally { model.train(was); }
         return acc;
@@ -109,6 +116,8 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
     /// <inheritdoc />
     protected override (ITrainingOptimizer, LrSchedule, IReadOnlyList<Tensor>) Start(long totalIterations)
     {
+        if (_o.Precision == Precision.Fp64) _model.to(ScalarType.Float64); // before collecting the parameters: to() swaps them
+        else if (_o.Precision != Precision.Fp32) throw new ArgumentException($"pretraining runs in fp32 or fp64, not {_o.Precision.Name()}");
         var named = _model.named_parameters().ToList();
         var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, headLrMultiplier: 1));
         _model.train();
@@ -116,10 +125,23 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
     }
 
     /// <inheritdoc />
+    protected override void Stop()
+    {
+        if (_o.Precision == Precision.Fp64) _model.to(ScalarType.Float32); // leave the model as it was given
+    }
+
+    /// <inheritdoc />
     protected override StepLoss Loss(ClsBatch batch)
     {
+        if (_o.Precision == Precision.Fp64)
+        {
+            using var scope = NewDisposeScope();
+            var l64 = SoftTargetCrossEntropy(_model.call(batch.Images.to_type(ScalarType.Float64)), batch.Targets.to_type(ScalarType.Float64)).MoveToOuterDisposeScope();
+            var v64 = l64.item<double>();
+            return new StepLoss(l64, v64, new Dictionary<string, double> { ["loss"] = v64 });
+        }
         var loss = SoftTargetCrossEntropy(_model.call(batch.Images), batch.Targets);
-        var value = loss.item<float>();
+        var value = loss.item_as_double();
         return new StepLoss(loss, value, new Dictionary<string, double> { ["loss"] = value });
     }
 
@@ -152,5 +174,6 @@ public sealed class PretrainTrainer : TrainingLoop<ClsBatch, PretrainProgress>
     {
         ["iterations"] = totalIterations, ["batch_size"] = batchSize, ["lr"] = _o.LearningRate, ["weight_decay"] = _o.WeightDecay,
         ["warmup"] = _o.WarmupIterations, ["schedule"] = "cosine", ["grad_clip"] = _o.GradClipNorm, ["seed"] = _o.Seed, ["data_seed"] = _o.DataSeed,
-    });
+    }.Concat(_o.Precision == Precision.Fp32 ? [] : [new KeyValuePair<string, object?>("precision", _o.Precision.Name())])
+        .ToDictionary(kv => kv.Key, kv => kv.Value)); // fp32 runs keep the record they always had
 }

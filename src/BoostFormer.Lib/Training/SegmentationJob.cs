@@ -41,16 +41,6 @@ public sealed record SegmentationJob : TrainingJob
     /// </summary>
     public string? Teacher { get; init; }
 
-    /// <summary>
-    /// Data-parallel process group (null = one process): each rank trains on its shard of every global batch of
-    /// <see cref="TrainingJob.BatchSize"/> images (which the world size must divide); only rank 0 opens the database,
-    /// evaluates and writes checkpoints.
-    /// </summary>
-    public IDataParallel? DataParallel { get; init; }
-
-    /// <summary>The gradient all-reduce timings of the last data-parallel run (<see cref="GradientAllReduce.Summary"/>), or null.</summary>
-    public GradientAllReduce? GradientReduction => _lastReduction;
-    private GradientAllReduce? _lastReduction;
 
     /// <summary>The same job under another run name.</summary>
     public SegmentationJob Named(string runName) => this with { Trainer = Trainer with { RunName = runName } };
@@ -58,9 +48,8 @@ public sealed record SegmentationJob : TrainingJob
     /// <summary>Fine-tunes as described; returns the run id. <paramref name="log"/> gets status lines.</summary>
     public long Run(IProgress<SegmentationProgress>? progress = null, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
-        if (DataParallel is { } g && BatchSize % g.WorldSize != 0)
-            throw new ArgumentException($"the batch size {BatchSize} is not divisible by the {g.WorldSize} processes (each takes an equal shard of every batch)");
-        var root = DataParallel is null || DataParallel.IsRoot;
+        CheckShardable();
+        var root = IsRoot;
         var dataset = Datasets.Get(Dataset, DatasetKind.Segmentation);
         var trainSet = dataset.OpenSegmentation(Root, TrainSplit, Synthetic);
         if (TrainLimit is { } tl) trainSet = trainSet.First(tl);
@@ -116,7 +105,7 @@ public sealed record SegmentationJob : TrainingJob
         Func<IEnumerable<EvalSample>>? val = valSet is null ? null : () => DatasetBatchSource.EvalSamples(valSet, test, ValLimit);
         var id = trainer.Run(source, val, store, progress, cancellationToken);
         if (trainer.ReuseNote is { } note) log?.Invoke(note);
-        _lastReduction = trainer.GradientReduction;
+        LastReduction = trainer.GradientReduction;
         return id;
     }
 }

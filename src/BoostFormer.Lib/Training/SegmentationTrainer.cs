@@ -46,7 +46,8 @@ public sealed record SegmentationTrainerOptions : TrainingOptions
     /// <summary>
     /// Training precision: <see cref="BoostFormer.Precision.Fp32"/>, or <see cref="BoostFormer.Precision.Bf16"/> mixed precision — forward
     /// and backward in bfloat16, loss in float32, fp32 master weights updated by the optimizer (<see cref="MasterWeights"/>);
-    /// validation then runs in bf16 too.
+    /// validation then runs in bf16 too; or <see cref="BoostFormer.Precision.Fp64"/> — model, loss and AdamW state in float64,
+    /// for numerical checks such as the data-parallel equivalence tests (checkpoints then hold float64 tensors).
     /// </summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 }
@@ -144,6 +145,14 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
             _masters = MasterWeights.CastToBf16(modules);
             named = _masters.Masters.ToList();
         }
+        else if (_o.Precision == Precision.Fp64)
+        {
+            // Module.to swaps the parameter tensors: collect them after the cast.
+            _model.Module.to(ScalarType.Float64);
+            AuxiliaryHead?.to(ScalarType.Float64);
+            named = _model.Module.named_parameters().ToList();
+            if (AuxiliaryHead is not null) named.AddRange(AuxiliaryHead.named_parameters().Select(p => ("auxiliary_head." + p.name, p.parameter)));
+        }
         var optimizer = TrainingOptimizer.AdamW(ParameterGrouping.SegformerGroups(named, _o.LearningRate, _o.WeightDecay, _o.HeadLrMultiplier));
         var schedule = new PolynomialWarmupSchedule(totalIterations, _o.WarmupIterations, _o.LearningRate, _o.PolyPower, _o.EndLearningRate);
         _model.Module.train();
@@ -171,6 +180,12 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
             _masters.Dispose();
             _masters = null;
         }
+        else if (_o.Precision == Precision.Fp64)
+        {
+            // Leave the model as it was given (float32).
+            _model.Module.to(ScalarType.Float32);
+            AuxiliaryHead?.to(ScalarType.Float32);
+        }
     }
 
     /// <inheritdoc />
@@ -183,12 +198,13 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     /// <inheritdoc />
     protected override StepLoss Loss(SegmentationBatch batch)
     {
-        using var images = _masters is null ? batch.Images.alias() : batch.Images.to_type(ScalarType.BFloat16);
+        using var images = _o.Precision == Precision.Fp32 ? batch.Images.alias() : batch.Images.to_type(_o.Precision.ScalarType());
         using var fwd = _model.Forward(images, AuxiliaryHead is not null);
         var aux = AuxiliaryHead is not null ? AuxiliaryHead.call(fwd.Stage3 ?? throw new InvalidOperationException("the model returned no stage-3 features")) : null;
-        // The loss in float32 (bf16 mixed precision: the logits are cast up, their gradient flows back down in bf16).
-        using var logits = fwd.Logits.dtype == ScalarType.Float32 ? fwd.Logits.alias() : fwd.Logits.to_type(ScalarType.Float32);
-        if (aux is not null && aux.dtype != ScalarType.Float32) aux = aux.to_type(ScalarType.Float32);
+        // The loss in float32, or float64 in fp64 runs (bf16 mixed precision: the logits are cast up, their gradient flows back down in bf16).
+        var lossType = _o.Precision == Precision.Fp64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var logits = fwd.Logits.dtype == lossType ? fwd.Logits.alias() : fwd.Logits.to_type(lossType);
+        if (aux is not null && aux.dtype != lossType) aux = aux.to_type(lossType);
         var total = _loss!.Compute(logits, batch.Labels, aux, out var parts);
         var logged = new Dictionary<string, double> { ["loss"] = parts.Main + _o.Loss.AuxiliaryWeight * parts.Auxiliary, ["loss_main"] = parts.Main };
         if (AuxiliaryHead is not null) logged["loss_aux"] = parts.Auxiliary;
@@ -197,9 +213,9 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
             using var scope = NewDisposeScope();
             Tensor teacherLogits;
             using (no_grad())
-            using (var tf = _teacher.Forward(batch.Images, false)) teacherLogits = tf.Logits.detach();
+            using (var tf = _teacher.Forward(batch.Images, false)) teacherLogits = tf.Logits.detach().to_type(lossType);
             var cwd = ChannelWiseDistillation.Loss(logits, teacherLogits, _o.Distillation!);
-            logged["loss_cwd"] = cwd.item<float>();
+            logged["loss_cwd"] = cwd.item_as_double();
             logged["loss"] += logged["loss_cwd"];
             var sum = total.add(cwd, Scalars.One).MoveToOuterDisposeScope();
             total.Dispose();
@@ -211,7 +227,7 @@ public sealed class SegmentationTrainer : TrainingLoop<SegmentationBatch, Segmen
     /// <inheritdoc />
     protected override EvaluationScore Evaluate()
     {
-        var options = _masters is null ? _o.Evaluation : _o.Evaluation with { Precision = Precision.Bf16 };
+        var options = _o.Precision == Precision.Fp32 ? _o.Evaluation : _o.Evaluation with { Precision = _o.Precision };
         var metrics = SegmentationEvaluator.Evaluate(_model, _validation!(), options, _o.ClassNames);
         return new EvaluationScore(metrics.MeanIoU, metrics.ToDictionary(), metrics);
     }

@@ -31,6 +31,32 @@ public abstract record TrainingJob
     /// <summary>Data-loader worker threads (null = the loader's default).</summary>
     public int? Workers { get; init; }
 
+    /// <summary>
+    /// Data-parallel process group (null = one process): each rank trains on its shard of every global batch of
+    /// <see cref="BatchSize"/> images (which the world size must divide); only rank 0 opens the database, evaluates and
+    /// writes checkpoints.
+    /// </summary>
+    public Distributed.IDataParallel? DataParallel { get; init; }
+
+    /// <summary>The gradient all-reduce timings of the last data-parallel run (<see cref="Distributed.GradientAllReduce.Summary"/>), or null.</summary>
+    public Distributed.GradientAllReduce? GradientReduction => LastReduction;
+
+    /// <summary>Set by <c>Run</c> from its trainer.</summary>
+    protected Distributed.GradientAllReduce? LastReduction { get; set; }
+
+    /// <summary>True without a process group and on rank 0.</summary>
+    protected bool IsRoot => DataParallel is null || DataParallel.IsRoot;
+
+    /// <summary>The loader shard of this rank, or null for one process.</summary>
+    protected (int Rank, int WorldSize)? Shard => DataParallel is { WorldSize: > 1 } dp ? (dp.Rank, dp.WorldSize) : null;
+
+    /// <summary>Throws (one line naming the sizes) when the batch cannot be split evenly over the processes.</summary>
+    protected void CheckShardable()
+    {
+        if (DataParallel is { } g && BatchSize % g.WorldSize != 0)
+            throw new ArgumentException($"the batch size {BatchSize} is not divisible by the {g.WorldSize} processes (each takes an equal shard of every batch)");
+    }
+
     /// <summary>The model to build for <paramref name="numLabels"/> classes, with this job's drop path.</summary>
     protected ModelSpec ModelFor(int numLabels) => Model.WithLabels(numLabels).WithDropPath(DropPath);
 

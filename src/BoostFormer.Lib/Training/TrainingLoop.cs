@@ -289,7 +289,7 @@ public abstract class TrainingLoop<TBatch, TProgress> where TBatch : IDisposable
                     using (var scope = NewDisposeScope())
                     {
                         schedule.Apply(optimizer, iteration);
-                        step = Loss(batch);
+                        step = DataParallelRun.AverageLogged(dp, Loss(batch));
                         step.Total.backward();
                         AfterBackward();
                         GradientReduction?.Average(parameters);

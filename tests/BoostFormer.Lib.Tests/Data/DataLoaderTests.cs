@@ -138,6 +138,40 @@ public class DataLoaderTests
         sums.ToArray<float>().Should().OnlyContain(v => Math.Abs(v - 1) < 1e-4);
         b.Labels.ToArray<long>().Should().Equal(b.Indices.Select(i => (long)ds.LabelOf(i)));
     }
+
+    /// <summary>
+    /// Data-parallel shards of mixed classification batches: mixup/cutmix pair sample i with sample N − 1 − i of the
+    /// global batch, so the shards of 2 and 4 ranks, stacked, must be the single-process batch bit for bit (images, soft
+    /// targets, labels, λ) — not each shard mixed with its own reverse.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Classification_shards_with_mixup_stack_to_the_single_process_batch(int world)
+    {
+        var ds = new TinyImageNetDataset(DataTestPaths.Tiny, "val");
+        var transform = new ClsTransform { Size = 32, EraseProb = 0.25 };
+        var options = new LoaderOptions { BatchSize = 8, Seed = 7, Workers = 0 };
+        for (int batch = 0; batch < 3; batch++)
+        {
+            using var whole = Loaders.Classification(ds, transform, new MixupCutmix(), options).Epoch(0).Skip(batch).First();
+            var shards = Enumerable.Range(0, world)
+                .Select(r => Loaders.Classification(ds, transform, new MixupCutmix(), options with { Shard = (r, world) }).Epoch(0).Skip(batch).First()).ToList();
+            try
+            {
+                shards.Should().OnlyContain(s => s.Images.shape[0] == 8 / world);
+                shards.SelectMany(s => s.Indices).Should().Equal(whole.Indices);
+                shards.Should().OnlyContain(s => s.Lambda == whole.Lambda);
+                using var images = cat(shards.Select(s => s.Images).ToList(), 0);
+                using var targets = cat(shards.Select(s => s.Targets).ToList(), 0);
+                using var labels = cat(shards.Select(s => s.Labels).ToList(), 0);
+                images.ToArray<float>().Should().Equal(whole.Images.ToArray<float>());
+                targets.ToArray<float>().Should().Equal(whole.Targets.ToArray<float>());
+                labels.ToArray<long>().Should().Equal(whole.Labels.ToArray<long>());
+            }
+            finally { foreach (var s in shards) s.Dispose(); }
+        }
+    }
 }
 
 public class LoaderBadInputTests

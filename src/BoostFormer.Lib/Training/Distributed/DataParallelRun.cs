@@ -37,6 +37,24 @@ public static class DataParallelRun
         return flag.item<double>() > 0.5;
     }
 
+    /// <summary>
+    /// The step's logged values (loss and its parts) averaged over the ranks, so rank 0 records the global batch's loss as one
+    /// process would (each rank's loss is its shard's mean over an equal share of the batch, or, for segmentation, its
+    /// sum over the global normaliser's rank mean). One all-reduce of a few doubles; the step itself is unchanged without a group.
+    /// </summary>
+    public static StepLoss AverageLogged(IDataParallel? group, StepLoss step)
+    {
+        if (group is null || group.WorldSize == 1) return step;
+        var keys = step.Logged.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var values = keys.Select(k => step.Logged[k]).Append(step.Value).ToArray();
+        using var t = tensor(values, ScalarType.Float64);
+        group.AllReduceSum(t);
+        var sums = t.data<double>().ToArray();
+        var logged = new Dictionary<string, double>();
+        for (int i = 0; i < keys.Count; i++) logged[keys[i]] = sums[i] / group.WorldSize;
+        return step with { Value = sums[^1] / group.WorldSize, Logged = logged };
+    }
+
     /// <summary>Synchronised BatchNorm for the training thread while the result lives (null without a group).</summary>
     public static IDisposable? SyncBatchNorm(IDataParallel? group) => group is null ? null : Distributed.SyncBatchNorm.Enable(group);
 }

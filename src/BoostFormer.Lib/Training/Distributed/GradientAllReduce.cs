@@ -6,7 +6,7 @@ namespace BoostFormer.Training.Distributed;
 
 /// <summary>
 /// Averages gradients over the ranks once per step, as PyTorch's DistributedDataParallel does: every parameter's gradient
-/// is copied into one flat float32 buffer, the buffer is summed over the ranks by one all-reduce and divided by the world
+/// is copied into one flat buffer (float32, or float64 when every gradient is float64 — fp64 runs), the buffer is summed over the ranks by one all-reduce and divided by the world
 /// size, and the slices are copied back. It runs after backward and before gradient clipping and the optimizer step, so
 /// clipping sees the averaged gradient and every rank applies the same update. Parameters without a gradient are skipped
 /// (the ranks run the same graph, so the same ones are missing everywhere). Also keeps the time spent per step.
@@ -27,6 +27,8 @@ public sealed class GradientAllReduce
     public TimeSpan WaitTime => _wait.Elapsed;
     /// <summary>Gradient elements reduced per step (the last step's).</summary>
     public long Elements { get; private set; }
+    /// <summary>Bytes per reduced element (4, or 8 in fp64 runs).</summary>
+    public int ElementBytes { get; private set; } = 4;
 
     /// <summary>Replaces every parameter's gradient by its mean over the ranks.</summary>
     public void Average(IReadOnlyList<Tensor> parameters)
@@ -39,8 +41,10 @@ public sealed class GradientAllReduce
         using (NewDisposeScope())
         using (no_grad())
         {
-            var flat = grads.Count == 0 ? zeros(0) : cat(grads.Select(g => g.detach().reshape(-1).to_type(ScalarType.Float32)).ToList(), 0);
+            var type = grads.Count > 0 && grads.All(g => g.dtype == ScalarType.Float64) ? ScalarType.Float64 : ScalarType.Float32;
+            var flat = grads.Count == 0 ? zeros(0) : cat(grads.Select(g => g.detach().reshape(-1).to_type(type)).ToList(), 0);
             Elements = flat.numel();
+            ElementBytes = type == ScalarType.Float64 ? 8 : 4;
             _group.AllReduceSum(flat);
             flat.div_(Scalars.Of(_group.WorldSize));
             long offset = 0;
@@ -71,5 +75,5 @@ public sealed class GradientAllReduce
 
     /// <summary>A line for logs: all-reduce and wait milliseconds per step and the megabytes reduced per step.</summary>
     public string Summary() => Steps == 0 ? "all-reduce: no steps" : FormattableString.Invariant(
-        $"all-reduce: {ReduceTime.TotalMilliseconds / Steps:F1} ms/step ({Elements * 4 / 1e6:F1} MB of gradients, {_group.WorldSize} ranks), waiting for other ranks {WaitTime.TotalMilliseconds / Steps:F1} ms/step, {Steps} steps");
+        $"all-reduce: {ReduceTime.TotalMilliseconds / Steps:F1} ms/step ({Elements * ElementBytes / 1e6:F1} MB of gradients, {_group.WorldSize} ranks), waiting for other ranks {WaitTime.TotalMilliseconds / Steps:F1} ms/step, {Steps} steps");
 }

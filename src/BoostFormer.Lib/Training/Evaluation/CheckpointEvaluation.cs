@@ -49,7 +49,7 @@ public static class CheckpointEvaluation
     {
         var sc = scale ?? definition.TestScale;
         var opts = inference ?? (tta ? InferenceOptions.MultiScaleFlip() : new InferenceOptions());
-        if (opts.Precision == Precision.Bf16) net.Model.to(ScalarType.BFloat16);
+        if (opts.Precision != Precision.Fp32) net.Model.to(opts.Precision.ScalarType());
         var metrics = SegmentationEvaluator.Evaluate(new SegformerSegmentationModel(net.Model), DatasetBatchSource.EvalSamples(data, SegPipeline.Test(sc.Long, sc.Short), limit),
             opts, data.Info.ClassNames, progress);
         return new EvaluationResult(metrics, Math.Min(data.Count, limit ?? int.MaxValue), net.Name, checkpoint, opts.IsAugmented, net.Model.parameter_count());
@@ -66,7 +66,7 @@ public static class CheckpointEvaluation
         var (net, data, definition) = Open(checkpoint, dataset, root, split, null, 128, null);
         using var _ = net;
         var sc = scale ?? definition.TestScale;
-        if (inference?.Precision == Precision.Bf16) net.Model.to(ScalarType.BFloat16);
+        if (inference is { Precision: not Precision.Fp32 } io) net.Model.to(io.Precision.ScalarType());
         var adapter = new SegformerSegmentationModel(net.Model);
         var result = new List<PredictionSample>();
         var test = SegPipeline.Test(sc.Long, sc.Short);

@@ -26,8 +26,9 @@ public sealed record InferenceOptions
     public IReadOnlyList<double> Scales { get; init; } = new[] { 1.0 };
     /// <summary>Also run the horizontally flipped image.</summary>
     public bool Flip { get; init; }
-    /// <summary>Precision of the forward passes: with <see cref="Precision.Bf16"/> the images go in as bfloat16 (the model
-    /// must have been converted, e.g. <see cref="CheckpointEvaluation"/> does) and the logits come back as float32.</summary>
+    /// <summary>Precision of the forward passes: with <see cref="Precision.Bf16"/> (or <see cref="Precision.Fp64"/>) the images
+    /// go in as bfloat16 (float64) — the model must have been converted, e.g. <see cref="CheckpointEvaluation"/> does — and the
+    /// logits come back as float32.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>The standard multi-scale + flip TTA.</summary>
@@ -52,10 +53,11 @@ public static class SegmentationInference
     /// <summary>Scores [N, K, outH, outW] for <paramref name="image"/> [N, 3, H, W] given a logits function.</summary>
     public static Tensor Predict(Func<Tensor, Tensor> logitsOf, Tensor image, long outH, long outW, InferenceOptions options)
     {
-        if (options.Precision == Precision.Bf16)
+        if (options.Precision != Precision.Fp32)
         {
             var inner = logitsOf;
-            logitsOf = x => { using var low = x.to(ScalarType.BFloat16); using var l = inner(low); return l.to(ScalarType.Float32); };
+            var dtype = options.Precision.ScalarType();
+            logitsOf = x => { using var cast = x.to(dtype); using var l = inner(cast); return l.to(ScalarType.Float32); };
         }
         if (image.dim() != 4) throw new ArgumentException($"image must be [N, 3, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
         if (options.Scales.Count == 0 || options.Scales.Any(s => !(s > 0))) throw new ArgumentException("scales must be positive and non-empty", nameof(options));

@@ -57,10 +57,10 @@ public sealed class SegmentationLoss : IDisposable
         if (auxiliaryLogits is not null && Options.AuxiliaryWeight > 0)
         {
             var aux = Single(auxiliaryLogits, labels);
-            auxValue = aux.item<float>();
+            auxValue = aux.item_as_double();
             total = main.add(aux, Scalars.Of(Options.AuxiliaryWeight));
         }
-        parts = new LossBreakdown(main.item<float>(), auxValue);
+        parts = new LossBreakdown(main.item_as_double(), auxValue);
         return total.MoveToOuterDisposeScope();
     }
 
@@ -171,7 +171,7 @@ public sealed class SegmentationLoss : IDisposable
             var validProb = gtProb.masked_select(valid);
             var (sorted, _) = validProb.sort();
             var at = Math.Min(batchKept, sorted.numel() - 1);
-            var minThreshold = sorted[at].item<float>();
+            var minThreshold = sorted[at].item_as_double();
             var threshold = Math.Max(minThreshold, thresh);
             using var thresholdS = Scalars.Temporary(threshold);
             validWeight.masked_fill_(validProb.lt(thresholdS), Scalars.One);

@@ -30,6 +30,14 @@ public static class GradientClipping
             var st = stack(norms);
             total = normType == 2.0 ? st.norm() : st.abs().pow(p).sum().pow(inverse);
         }
+        if (total.dtype == ScalarType.Float64)
+        {
+            // fp64 runs: the same computation in double.
+            var norm64 = total.item<double>();
+            using var coef64 = Scalars.Temporary(Math.Min(maxNorm / (norm64 + 1e-6), 1.0));
+            foreach (var g in grads) g.mul_(coef64);
+            return norm64;
+        }
         var totalNorm = total.item<float>();
         // As PyTorch: the coefficient is a float32 computation, clamped at 1.
         var coef = Math.Min((float)maxNorm / (totalNorm + 1e-6f), 1.0f);
