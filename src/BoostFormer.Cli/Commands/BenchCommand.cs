@@ -21,11 +21,12 @@ public sealed class BenchCommand : ICliCommand
         var noSdpa = new Option<bool>("--no-sdpa") { Description = "Attention as matmul + softmax + matmul instead of LibTorch's fused scaled_dot_product_attention." };
         var noFused = new Option<bool>("--no-fused-decoder") { Description = "Run the decoder as written (upsample, concatenate, 1x1 fuse) instead of the folded projection." };
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (weights and activations in bfloat16).", DefaultValueFactory = _ => "fp32" };
-        var naive = new Option<bool>("--naive") { Description = "The Hugging Face graph as written: both --no-sdpa and --no-fused-decoder." };
+        var noChannelsLast = new Option<bool>("--no-channels-last") { Description = "Copy the maps to NCHW at every BatchNorm as the Hugging Face graph does, instead of keeping them channels-last." };
+        var naive = new Option<bool>("--naive") { Description = "The Hugging Face graph as written: --no-sdpa, --no-fused-decoder and --no-channels-last." };
         var profile = new Option<int>("--profile") { Description = "After timing, time every module (forward hooks; TorchSharp has no autograd profiler) and print the N module types with the most self time, with their MACs and GMAC/s, to stderr.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bench", "Measure forward latency (inference mode, batch 1) after warm-up.")
         {
-            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, naive, precision, profile,
+            model, input, classes, threads, warmup, runs, json, noSdpa, noFused, noChannelsLast, naive, precision, profile,
         };
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -34,8 +35,10 @@ public sealed class BenchCommand : ICliCommand
             var name = parse.GetValue(model)!;
             var config = SegformerConfig.FromName(name, parse.GetValue(classes));
             bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
-            var path = sdpa && fused ? "optimized" : !sdpa && !fused ? "naive" : sdpa ? "sdpa" : "fused-decoder";
-            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused, prec);
+            bool channelsLast = !(parse.GetValue(noChannelsLast) || parse.GetValue(naive));
+            var on = new[] { (sdpa, "sdpa"), (fused, "fused-decoder"), (channelsLast, "channels-last") }.Where(o => o.Item1).Select(o => o.Item2).ToList();
+            var path = on.Count == 3 ? "optimized" : on.Count == 0 ? "naive" : string.Join("+", on);
+            var r = SegformerProfiling.Bench(config, size, parse.GetValue(warmup), parse.GetValue(runs), parse.GetValue(threads), sdpa, fused, prec, channelsLast);
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(json))
             {
@@ -67,7 +70,7 @@ public sealed class BenchCommand : ICliCommand
             if (parse.GetValue(profile) is > 0 and var top)
             {
                 var times = SegformerProfiling.ModuleTimes(config, size, Math.Min(2, parse.GetValue(warmup)), Math.Max(1, Math.Min(5, parse.GetValue(runs))), parse.GetValue(threads),
-                    sdpa, fused, prec, $"{name} {size} ({path}, {prec.Name()})");
+                    sdpa, fused, prec, $"{name} {size} ({path}, {prec.Name()})", channelsLast);
                 foreach (var line in times.Lines(top)) Console.Error.WriteLine(line);
             }
             return ExitCodes.Success;

@@ -32,13 +32,23 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
     /// <summary>True when <see cref="SegmentationDecodeHeadBase.fused_inference"/> may be taken for this call.</summary>
     protected bool InferenceOnly => fused_inference && !training && !is_grad_enabled() && !Profiling.OpCount.Active;
 
-    /// <summary>The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW).</summary>
+    /// <summary>
+    /// The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW); on the folded inference path
+    /// (<see cref="InferenceOnly"/>, <see cref="FoldedProjection"/>) with <c>batch_norm</c> already applied.
+    /// </summary>
     protected abstract Tensor Fuse(IReadOnlyList<Tensor> encoder_hidden_states);
 
     /// <summary>Logits [B, num_labels, H/4, W/4] from the four stage outputs (NCHW).</summary>
     public override Tensor forward(IReadOnlyList<Tensor> encoder_hidden_states)
     {
         using var scope = NewDisposeScope();
+        if (InferenceOnly)
+        {
+            // The folded path: BatchNorm is already in the projections (FoldedProjection), the sum is ours to ReLU in
+            // place, and dropout is the identity at inference.
+            var folded = Fuse(encoder_hidden_states).relu_();
+            return classifier.call(folded).MoveToOuterDisposeScope();
+        }
         var h = SegformerLayout.BatchNorm(batch_norm, Fuse(encoder_hidden_states));
         h = activation.call(h);
         h = dropout.call(h);
@@ -67,18 +77,25 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
     /// <summary>
     /// Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)) with (W′ᵢ, b′ᵢ) = <paramref name="fold"/>(i, linear_c.i.proj): a per-pixel affine
     /// map applied after the projection is folded into it and applied before upsampling. Bilinear upsampling commutes
-    /// with it (the interpolation weights sum to 1), so the result is unchanged, while each projection writes an
-    /// NCHW-contiguous map at its stage's own resolution — several times faster than upsampling the channels-last view
-    /// of a token sequence that the written-out graph produces.
+    /// with it (the interpolation weights sum to 1), so the result is unchanged, while each projection runs at its stage's
+    /// own resolution. The eval-mode <c>batch_norm</c> is folded in as well, so the map returned is already normalised
+    /// (<see cref="forward"/> then applies only ReLU and the classifier).
     /// </summary>
     protected Tensor FoldedProjection(IReadOnlyList<Tensor> hidden, Func<int, Linear, (Tensor w, Tensor b)> fold)
     {
         var first = hidden[0].shape;
         var size = new[] { first[2], first[3] };
+        // The eval-mode BatchNorm after the sum is a per-channel affine map y = s·x + t (s = γ/√(σ² + ε), t = β − s·μ): it
+        // commutes with upsampling and distributes over the sum, so it goes into every stage's W′ and b′ (t once).
+        using var ve = batch_norm.running_var!.add(Scalars.Of(batch_norm.eps), Scalars.One);
+        var scale = batch_norm.weight!.mul(ve.rsqrt());
+        var shift = batch_norm.bias! - scale.mul(batch_norm.running_mean!);
         Tensor? sum = null;
         for (int i = 0; i < hidden.Count; i++)
         {
-            var (w, b) = fold(i, linear_c[i].proj);
+            var (w0, b0) = fold(i, linear_c[i].proj);
+            var w = w0.mul(scale.unsqueeze(1));
+            var b = i == 0 ? b0.mul(scale).add(shift, Scalars.One) : b0.mul(scale);
             var y = nn.functional.conv2d(hidden[i], w.view(w.shape[0], -1, 1, 1), b);
             var s = y.shape;
             if (s[2] != size[0] || s[3] != size[1])

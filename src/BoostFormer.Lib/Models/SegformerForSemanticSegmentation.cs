@@ -43,16 +43,35 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Switches the engine-level optimisations on or off (both default on; neither changes the function the model computes):
-    /// <paramref name="sdpa"/>, LibTorch's fused scaled-dot-product attention in every efficient self-attention layer;
-    /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse folded into the per-stage projections at inference. With
-    /// both off the model runs the Hugging Face graph as written (the "naive port" the benchmarks compare against).
+    /// Inference (no autograd) keeps the NCHW maps of the token sequences channels-last (<see cref="SegformerLayout.ToNCHW"/>,
+    /// <see cref="SegformerLayout.BatchNorm"/>), where LibTorch's convolutions, pooling, BatchNorm and upsampling run several
+    /// times faster; false copies them to NCHW as the Hugging Face graph does. Training is unaffected.
     /// </summary>
-    public SegformerForSemanticSegmentation SetOptimizations(bool sdpa, bool fusedDecoder)
+    public bool channels_last_inference = true;
+
+    /// <summary>
+    /// Switches the engine-level optimisations on or off (all default on; none changes the function the model computes):
+    /// <paramref name="sdpa"/>, LibTorch's fused scaled-dot-product attention in every efficient self-attention layer;
+    /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse folded into the per-stage projections at inference;
+    /// <paramref name="channelsLast"/>, channels-last maps at inference (<see cref="channels_last_inference"/>). With all
+    /// off the model runs the Hugging Face graph as written (the "naive port" the benchmarks compare against).
+    /// </summary>
+    public SegformerForSemanticSegmentation SetOptimizations(bool sdpa, bool fusedDecoder, bool channelsLast = true)
     {
         foreach (var m in modules().OfType<SegformerEfficientSelfAttention>()) m.use_sdpa = sdpa;
         decode_head.fused_inference = fusedDecoder;
+        channels_last_inference = channelsLast;
         return this;
+    }
+
+    /// <summary>The decode head's logits, made NCHW-contiguous (a channels-last path ends in a channels-last classifier map).</summary>
+    private Tensor Decode(IReadOnlyList<Tensor> hidden)
+    {
+        var logits = decode_head.call(hidden);
+        if (logits.is_contiguous()) return logits;
+        var c = logits.contiguous();
+        logits.Dispose();
+        return c;
     }
 
     /// <summary>Builds a fresh model from a known name (see <see cref="SegformerConfig.FromName"/>).</summary>
@@ -89,8 +108,9 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <summary>Logits [B, num_labels, H/4, W/4].</summary>
     public override Tensor forward(Tensor pixel_values)
     {
+        using var layout = SegformerLayout.NchwMapsAtInference(!channels_last_inference);
         using var enc = segformer.forward(pixel_values);
-        return decode_head.call(enc.hidden_states);
+        return Decode(enc.hidden_states);
     }
 
     /// <summary>
@@ -100,10 +120,11 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// </summary>
     public SemanticSegmenterOutput forward(Tensor pixel_values, Tensor? labels, bool output_hidden_states = false, bool output_attentions = false)
     {
+        using var layout = SegformerLayout.NchwMapsAtInference(!channels_last_inference);
         var enc = segformer.forward(pixel_values, output_attentions);
         try
         {
-            var logits = decode_head.call(enc.hidden_states);
+            var logits = Decode(enc.hidden_states);
             Tensor? loss = null;
             if (labels is not null) loss = SegformerLoss.SemanticLoss(logits, labels, config.semantic_loss_ignore_index);
             var hs = output_hidden_states ? enc.hidden_states : null;

@@ -8,7 +8,8 @@ namespace BoostFormer.Profiling;
 /// <param name="Sdpa">LibTorch's fused scaled-dot-product attention in every efficient self-attention layer.</param>
 /// <param name="FusedDecoder">The decoder's 1×1 fuse folded into the per-stage projections, applied before upsampling.</param>
 /// <param name="Precision">Weights and activations in fp32 or bf16.</param>
-public sealed record OptimizationStep(string Label, bool Sdpa, bool FusedDecoder, Precision Precision);
+/// <param name="ChannelsLast">Channels-last maps at inference (<see cref="SegformerForSemanticSegmentation.channels_last_inference"/>).</param>
+public sealed record OptimizationStep(string Label, bool Sdpa, bool FusedDecoder, Precision Precision, bool ChannelsLast = true);
 
 /// <summary>A measured rung: latency and peak memory of one forward with the step's optimisations on.</summary>
 /// <param name="Model">The model's name.</param>
@@ -30,12 +31,13 @@ public sealed record OptimizationRung(string Model, OptimizationStep Step, Laten
 /// </summary>
 public static class OptimizationWaterfall
 {
-    /// <summary>The rungs, cumulative: naive → + fused attention → + folded decoder → + bf16.</summary>
+    /// <summary>The rungs, cumulative: naive → + fused attention → + folded decoder → + channels-last maps → + bf16.</summary>
     public static readonly IReadOnlyList<OptimizationStep> Steps = new OptimizationStep[]
     {
-        new("naive HF graph (fp32)", Sdpa: false, FusedDecoder: false, Precision.Fp32),
-        new("+ fused SDPA attention", Sdpa: true, FusedDecoder: false, Precision.Fp32),
-        new("+ folded decoder", Sdpa: true, FusedDecoder: true, Precision.Fp32),
+        new("naive HF graph (fp32)", Sdpa: false, FusedDecoder: false, Precision.Fp32, ChannelsLast: false),
+        new("+ fused SDPA attention", Sdpa: true, FusedDecoder: false, Precision.Fp32, ChannelsLast: false),
+        new("+ folded decoder", Sdpa: true, FusedDecoder: true, Precision.Fp32, ChannelsLast: false),
+        new("+ channels-last maps", Sdpa: true, FusedDecoder: true, Precision.Fp32),
         new("+ bf16 weights and activations", Sdpa: true, FusedDecoder: true, Precision.Bf16),
     };
 
@@ -47,7 +49,7 @@ public static class OptimizationWaterfall
         var rungs = new List<OptimizationRung>();
         foreach (var step in Steps)
         {
-            var latency = SegformerProfiling.Bench(config, size, warmup, runs, threads, step.Sdpa, step.FusedDecoder, step.Precision);
+            var latency = SegformerProfiling.Bench(config, size, warmup, runs, threads, step.Sdpa, step.FusedDecoder, step.Precision, step.ChannelsLast);
             var rung = new OptimizationRung(model, step, latency, rungs.Count == 0 ? 1.0 : rungs[0].Latency.MedianMs / latency.MedianMs);
             rungs.Add(rung);
             log?.Invoke($"{model} {step.Label}: {latency.MedianMs:F1} ms (×{rung.SpeedupVsNaive:F2} vs naive)");

@@ -15,9 +15,9 @@ public static class SegformerProfiling
 
     /// <summary>Builds the model of <paramref name="config"/> and measures its forward latency at <paramref name="size"/>.</summary>
     public static LatencyResult Bench(SegformerConfig config, InputSize size, int warmup = 3, int runs = 10, int? threads = null,
-        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32)
+        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32, bool channelsLast = true)
     {
-        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
+        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder, channelsLast);
         model.to(precision.ScalarType());
         return LatencyBenchmark.Measure(model, x => model.call(x), size.Shape(), warmup, runs, threads, precision.ScalarType());
     }
@@ -27,9 +27,9 @@ public static class SegformerProfiling
     /// module, beside each one's MACs (counted in fp32 on the same path before a bf16 conversion).
     /// </summary>
     public static ModuleTimeReport ModuleTimes(SegformerConfig config, InputSize size, int warmup = 2, int runs = 5, int? threads = null,
-        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32, string? name = null)
+        bool sdpa = true, bool fusedDecoder = true, Precision precision = Precision.Fp32, string? name = null, bool channelsLast = true)
     {
-        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder);
+        using var model = new SegformerForSemanticSegmentation(config).SetOptimizations(sdpa, fusedDecoder, channelsLast);
         model.eval();
         var macs = Profiler.Profile(model, x => model.call(x), size.Shape(), MacConvention.All, name ?? "model");
         model.to(precision.ScalarType());

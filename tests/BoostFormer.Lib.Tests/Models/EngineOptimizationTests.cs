@@ -5,13 +5,14 @@ using static TorchSharp.torch;
 namespace BoostFormer.Lib.Tests.Models;
 
 /// <summary>
-/// The engine-level optimisations (fused scaled-dot-product attention, the folded decoder) change how the logits are
-/// computed, never what they are: each is compared with the Hugging Face graph as written, and each can be switched off.
+/// The engine-level optimisations (fused scaled-dot-product attention, the folded decoder, channels-last maps) change how
+/// the logits are computed, never what they are: each is compared with the Hugging Face graph as written, and each can be
+/// switched off.
 /// </summary>
 [Collection(GlobalRngCollection.Name)]
 public class EngineOptimizationTests
 {
-    private static (Tensor optimized, Tensor naive) BothWays(SegformerConfig config, int side, bool sdpa, bool fused)
+    private static (Tensor optimized, Tensor naive) BothWays(SegformerConfig config, int side, bool sdpa, bool fused, bool channelsLast = false)
     {
         manual_seed(3);
         using var model = new SegformerForSemanticSegmentation(config);
@@ -28,8 +29,11 @@ public class EngineOptimizationTests
         model.eval();
         using var x = randn(1, 3, side, side);
         using var inference = inference_mode();
-        var optimized = model.SetOptimizations(sdpa, fused).call(x).detach().clone();
-        var naive = model.SetOptimizations(false, false).call(x).detach().clone();
+        // the same generator state for both passes: the NMF decoders (HamBurger) draw random bases in every forward
+        manual_seed(17);
+        var optimized = model.SetOptimizations(sdpa, fused, channelsLast).call(x).detach().clone();
+        manual_seed(17);
+        var naive = model.SetOptimizations(false, false, false).call(x).detach().clone();
         return (optimized, naive);
     }
 
@@ -50,6 +54,68 @@ public class EngineOptimizationTests
             var diff = (fused - plain).abs().max().item<float>();
             diff.Should().BeLessThan(1e-5f, $"{name}: the folded decoder must not change the logits");
         }
+    }
+
+    /// <summary>
+    /// Channels-last maps (the view of a token sequence with exact NHWC strides, BatchNorm at inference without the NCHW
+    /// copy) against the NCHW graph, for every encoder and decoder variant the zoo registers: logits within 1e-5, and the
+    /// optimised path really is channels-last inside (a depthwise conv input has unit channel stride).
+    /// </summary>
+    [Theory]
+    [InlineData("segformer-b0")]
+    [InlineData("segformer-b2")]
+    [InlineData("boostformer-b0")]
+    [InlineData("boostformer-b2")]
+    public void Channels_last_logits_equal_the_nchw_ones(string name)
+    {
+        var (cl, nchw) = BothWays(SegformerConfig.FromName(name, 19), 128, sdpa: false, fused: false, channelsLast: true);
+        using (cl) using (nchw)
+        {
+            cl.is_contiguous().Should().BeTrue("the model hands back NCHW-contiguous logits on every path");
+            var diff = (cl - nchw).abs().max().item<float>();
+            diff.Should().BeLessThan(1e-5f, $"{name}: channels-last maps must not change the logits");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ZooVariants))]
+    public void Channels_last_logits_equal_the_nchw_ones_for_every_zoo_variant(string variant)
+    {
+        var config = ZooConfig(variant);
+        var (cl, nchw) = BothWays(config, 64, sdpa: true, fused: true, channelsLast: true);
+        using (cl) using (nchw)
+        {
+            var scale = Math.Max(1f, nchw.abs().max().item<float>());
+            var diff = (cl - nchw).abs().max().item<float>();
+            diff.Should().BeLessThan(1e-4f * scale, $"{variant}: all optimisations on against the graph as written");
+        }
+    }
+
+    public static TheoryData<string> ZooVariants() => new(ZooModule.All.Select(m => m.Tag));
+
+    private static SegformerConfig ZooConfig(string tag)
+    {
+        var config = ZooModule.All.Single(m => m.Tag == tag).Apply(SegformerConfig.FromName("segformer-b0", 7));
+        return config with { depths = config.depths.Select(d => Math.Min(d, 2)).ToArray(), drop_path_rate = 0 };
+    }
+
+    [Fact]
+    public void Channels_last_inference_really_runs_channels_last_and_training_does_not()
+    {
+        manual_seed(1);
+        using var model = new SegformerForSemanticSegmentation(SegformerConfig.FromName("boostformer-b0", 5));
+        var conv = model.modules().OfType<BoostformerMixConv>().First().conv_3;
+        var unitChannelStride = new List<bool>();
+        var hook = conv.register_forward_hook((m, input, output) => { unitChannelStride.Add(input.stride(1) == 1 && input.stride(0) == input.shape[1] * input.shape[2] * input.shape[3] * 2); return output; });
+        using var x = randn(1, 3, 64, 64);
+        model.eval();
+        using (inference_mode()) model.call(x).Dispose();
+        model.SetOptimizations(true, true, channelsLast: false);
+        using (inference_mode()) model.call(x).Dispose();
+        model.SetOptimizations(true, true, channelsLast: true).train();
+        model.call(x).Dispose();
+        hook.remove();
+        unitChannelStride.Should().Equal(true, false, false);
     }
 
     [Theory]

@@ -80,9 +80,17 @@ public class ModelStructureGoldenTests
     [MemberData(nameof(Names))]
     public void Structure_and_seeded_output_are_unchanged(string name)
     {
-        var actual = Fingerprint(name);
+        var actual = Fingerprint(name).Split(' ');
         Expected.Should().ContainKey(name);
-        actual.Should().Be(Expected[name]);
+        var expected = Expected[name].Split(' ');
+        // Structure exactly; the seeded logits' sum and absolute sum to 1e-6 of the absolute sum: the engine optimisations
+        // (channels-last maps, the folded decoder and BatchNorm; EngineOptimizationTests holds each to ≤ 1e-5 of the graph
+        // as written) reorder floating-point sums, which the seventh printed digit would see.
+        actual.Take(3).Should().Equal(expected.Take(3), "state-dict keys and shapes, module names and parameter names");
+        double Value(string[] f, int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
+        var scale = Value(expected, 4);
+        Value(actual, 3).Should().BeApproximately(Value(expected, 3), 1e-6 * scale, "the sum of the seeded logits");
+        Value(actual, 4).Should().BeApproximately(Value(expected, 4), 1e-6 * scale, "the absolute sum of the seeded logits");
     }
     /// <summary>The exported NVlabs and mmseg state dicts (keys and shapes, in order) and their import back, pinned the same way.</summary>
     [Theory]

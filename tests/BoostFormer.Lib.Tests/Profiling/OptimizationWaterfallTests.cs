@@ -9,12 +9,12 @@ public class OptimizationWaterfallTests
     public void The_rungs_start_from_the_naive_port_and_add_one_optimisation_each()
     {
         var steps = OptimizationWaterfall.Steps;
-        steps[0].Should().Be(new OptimizationStep(steps[0].Label, false, false, Precision.Fp32), "the first rung is the HF graph as written");
-        steps[^1].Should().Be(new OptimizationStep(steps[^1].Label, true, true, Precision.Bf16), "the last rung is the fastest path");
+        steps[0].Should().Be(new OptimizationStep(steps[0].Label, false, false, Precision.Fp32, ChannelsLast: false), "the first rung is the HF graph as written");
+        steps[^1].Should().Be(new OptimizationStep(steps[^1].Label, true, true, Precision.Bf16, ChannelsLast: true), "the last rung is the fastest path");
         for (var i = 1; i < steps.Count; i++)
         {
             var changed = (steps[i].Sdpa != steps[i - 1].Sdpa ? 1 : 0) + (steps[i].FusedDecoder != steps[i - 1].FusedDecoder ? 1 : 0) +
-                          (steps[i].Precision != steps[i - 1].Precision ? 1 : 0);
+                          (steps[i].Precision != steps[i - 1].Precision ? 1 : 0) + (steps[i].ChannelsLast != steps[i - 1].ChannelsLast ? 1 : 0);
             changed.Should().Be(1, $"rung {i} ({steps[i].Label}) adds exactly one optimisation to the one before");
         }
     }
