@@ -89,12 +89,36 @@ public sealed class BoostformerMixCFN : SegformerMapMlpBase
     protected override Tensor ForwardMap(Tensor map)
     {
         using var scope = NewDisposeScope();
+        if (!training && !is_grad_enabled() && SegformerLayout.FoldsAtInference && !Profiling.OpCount.Active)
+            return Folded(map).MoveToOuterDisposeScope();
         var h = conv_in.call(map);
         h = SegformerLayout.BatchNorm(norm_1, h);
         h = dwconv.call(h);
         h = SegformerLayout.BatchNorm(norm_2, h);
         h = act.call(h);
         return conv_out.call(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The inference graph with both BatchNorms folded: norm_1 into the 1x1 conv before it, and the two half-channel
+    /// depthwise convs merged into one 5×5 depthwise conv over all channels (the 3×3 kernels zero-padded to 5×5, which
+    /// adds only exact zero products) with norm_2 folded into it. Two convs and GELU instead of two convs, a split, two
+    /// convs, a concatenation and two BatchNorms.
+    /// </summary>
+    private Tensor Folded(Tensor map)
+    {
+        var (s1, t1) = SegformerLayout.AffineOf(norm_1);
+        var w1 = conv_in.weight!.mul(s1.view(-1, 1, 1, 1));
+        var b1 = conv_in.bias is { } cb ? cb.mul(s1).add(t1, Scalars.One) : t1;
+        var h = nn.functional.conv2d(map, w1, b1);
+        var mix = dwconv.mixconv;
+        var (s2, t2) = SegformerLayout.AffineOf(norm_2);
+        var k3 = nn.functional.pad(mix.conv_3.weight!, new long[] { 1, 1, 1, 1 });
+        var wd = cat(new[] { k3, mix.conv_5.weight! }, 0).mul(s2.view(-1, 1, 1, 1));
+        var bd = cat(new[] { mix.conv_3.bias!, mix.conv_5.bias! }, 0).mul(s2).add(t2, Scalars.One);
+        h = nn.functional.conv2d(h, wd, bd, padding: new long[] { 2, 2 }, groups: mix.channels);
+        h = act.call(h);
+        return conv_out.call(h);
     }
 }
 

@@ -150,11 +150,34 @@ public static class SegformerLayout
     public static bool ChannelsLastAtInference => !_nchwMapsAtInference;
 
     /// <summary>Makes inference copy maps to NCHW at every BatchNorm on this thread (as training does) until disposed.</summary>
-    public static IDisposable NchwMapsAtInference(bool nchw = true)
+    public static IDisposable NchwMapsAtInference(bool nchw = true) => InferencePaths(!nchw, FoldsAtInference);
+
+    [ThreadStatic] private static bool _noFoldsAtInference;
+
+    /// <summary>
+    /// Whether inference (no autograd, eval mode, not counting MACs) may fold an eval-mode BatchNorm into the convolution
+    /// before it (W′ = s·W, b′ = s·b + t, s = γ/√(σ² + ε), t = β − s·μ) and run Mix-CFN's two half-channel depthwise convs
+    /// as one 5×5 depthwise conv (the 3×3 kernels zero-padded): the same function, fewer passes over the maps. True by
+    /// default; <see cref="SegformerForSemanticSegmentation.SetOptimizations"/>' <c>fusedDecoder</c> switches it with the
+    /// folded decoder.
+    /// </summary>
+    public static bool FoldsAtInference => !_noFoldsAtInference;
+
+    /// <summary>Sets both inference paths on this thread until disposed.</summary>
+    public static IDisposable InferencePaths(bool channelsLast, bool folds)
     {
-        var previous = _nchwMapsAtInference;
-        _nchwMapsAtInference = nchw;
-        return new LayoutRestore(() => _nchwMapsAtInference = previous);
+        var (nchw, noFolds) = (_nchwMapsAtInference, _noFoldsAtInference);
+        (_nchwMapsAtInference, _noFoldsAtInference) = (!channelsLast, !folds);
+        return new LayoutRestore(() => (_nchwMapsAtInference, _noFoldsAtInference) = (nchw, noFolds));
+    }
+
+    /// <summary>The eval-mode BatchNorm of <paramref name="norm"/> as a per-channel affine map (scale, shift).</summary>
+    public static (Tensor scale, Tensor shift) AffineOf(TorchSharp.Modules.BatchNorm norm)
+    {
+        using var ve = norm.running_var!.add(Scalars.Of(norm.eps), Scalars.One);
+        var scale = norm.weight!.mul(ve.rsqrt());
+        using var sm = scale.mul(norm.running_mean!);
+        return (scale, norm.bias! - sm);
     }
 
     private sealed class LayoutRestore(Action undo) : IDisposable

@@ -87,9 +87,7 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
         var size = new[] { first[2], first[3] };
         // The eval-mode BatchNorm after the sum is a per-channel affine map y = s·x + t (s = γ/√(σ² + ε), t = β − s·μ): it
         // commutes with upsampling and distributes over the sum, so it goes into every stage's W′ and b′ (t once).
-        using var ve = batch_norm.running_var!.add(Scalars.Of(batch_norm.eps), Scalars.One);
-        var scale = batch_norm.weight!.mul(ve.rsqrt());
-        var shift = batch_norm.bias! - scale.mul(batch_norm.running_mean!);
+        var (scale, shift) = SegformerLayout.AffineOf(batch_norm);
         Tensor? sum = null;
         for (int i = 0; i < hidden.Count; i++)
         {

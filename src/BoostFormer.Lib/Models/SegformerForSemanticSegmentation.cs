@@ -52,7 +52,8 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Switches the engine-level optimisations on or off (all default on; none changes the function the model computes):
     /// <paramref name="sdpa"/>, LibTorch's fused scaled-dot-product attention in every efficient self-attention layer;
-    /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse folded into the per-stage projections at inference;
+    /// <paramref name="fusedDecoder"/>, the decoder's 1x1 fuse and BatchNorm folded into the per-stage projections at
+    /// inference, and the encoder's BatchNorms folded into the convolutions before them (<see cref="SegformerLayout.FoldsAtInference"/>);
     /// <paramref name="channelsLast"/>, channels-last maps at inference (<see cref="channels_last_inference"/>). With all
     /// off the model runs the Hugging Face graph as written (the "naive port" the benchmarks compare against).
     /// </summary>
@@ -108,7 +109,7 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// <summary>Logits [B, num_labels, H/4, W/4].</summary>
     public override Tensor forward(Tensor pixel_values)
     {
-        using var layout = SegformerLayout.NchwMapsAtInference(!channels_last_inference);
+        using var layout = SegformerLayout.InferencePaths(channels_last_inference, decode_head.fused_inference);
         using var enc = segformer.forward(pixel_values);
         return Decode(enc.hidden_states);
     }
@@ -120,7 +121,7 @@ public sealed class SegformerForSemanticSegmentation : nn.Module<Tensor, Tensor>
     /// </summary>
     public SemanticSegmenterOutput forward(Tensor pixel_values, Tensor? labels, bool output_hidden_states = false, bool output_attentions = false)
     {
-        using var layout = SegformerLayout.NchwMapsAtInference(!channels_last_inference);
+        using var layout = SegformerLayout.InferencePaths(channels_last_inference, decode_head.fused_inference);
         var enc = segformer.forward(pixel_values, output_attentions);
         try
         {

@@ -6,7 +6,8 @@ namespace BoostFormer.Profiling;
 /// <summary>One rung of <see cref="OptimizationWaterfall"/>: which engine optimisations are on.</summary>
 /// <param name="Label">What this rung adds, for tables and charts.</param>
 /// <param name="Sdpa">LibTorch's fused scaled-dot-product attention in every efficient self-attention layer.</param>
-/// <param name="FusedDecoder">The decoder's 1×1 fuse folded into the per-stage projections, applied before upsampling.</param>
+/// <param name="FusedDecoder">The decoder's 1×1 fuse and BatchNorm folded into the per-stage projections, applied before
+/// upsampling; the encoder's eval BatchNorms folded into the convolutions before them (<see cref="SegformerLayout.FoldsAtInference"/>).</param>
 /// <param name="Precision">Weights and activations in fp32 or bf16.</param>
 /// <param name="ChannelsLast">Channels-last maps at inference (<see cref="SegformerForSemanticSegmentation.channels_last_inference"/>).</param>
 public sealed record OptimizationStep(string Label, bool Sdpa, bool FusedDecoder, Precision Precision, bool ChannelsLast = true);
@@ -36,7 +37,7 @@ public static class OptimizationWaterfall
     {
         new("naive HF graph (fp32)", Sdpa: false, FusedDecoder: false, Precision.Fp32, ChannelsLast: false),
         new("+ fused SDPA attention", Sdpa: true, FusedDecoder: false, Precision.Fp32, ChannelsLast: false),
-        new("+ folded decoder", Sdpa: true, FusedDecoder: true, Precision.Fp32, ChannelsLast: false),
+        new("+ folded decoder and BatchNorms", Sdpa: true, FusedDecoder: true, Precision.Fp32, ChannelsLast: false),
         new("+ channels-last maps", Sdpa: true, FusedDecoder: true, Precision.Fp32),
         new("+ bf16 weights and activations", Sdpa: true, FusedDecoder: true, Precision.Bf16),
     };
