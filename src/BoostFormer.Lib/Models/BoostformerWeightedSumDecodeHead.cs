@@ -22,11 +22,12 @@ public sealed class BoostformerWeightedSumDecodeHead : SegformerDecodeHeadBase
 
     protected override Tensor Fuse(IReadOnlyList<Tensor> encoder_hidden_states)
     {
-        if (InferenceOnly)
-            return FoldedProjection(encoder_hidden_states, (i, proj) => (proj.weight! * weights[i], proj.bias! * weights[i]));
         var ups = ProjectAndUpsample(encoder_hidden_states);
         var fused = ups[0] * weights[0];
         for (int i = 1; i < ups.Count; i++) fused = fused.add(ups[i] * weights[i], Scalars.One);
         return fused;
     }
+
+    /// <summary>wᵢ·upsample(linear_c.i(xᵢ)) as upsample(conv1x1(xᵢ; wᵢ·W_c,ᵢ, wᵢ·b_c,ᵢ)).</summary>
+    protected override (Tensor w, Tensor b) FoldedStage(int i, Linear proj) => (proj.weight! * weights[i], proj.bias! * weights[i]);
 }

@@ -32,23 +32,26 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
     /// <summary>True when <see cref="SegmentationDecodeHeadBase.fused_inference"/> may be taken for this call.</summary>
     protected bool InferenceOnly => fused_inference && !training && !is_grad_enabled() && !Profiling.OpCount.Active;
 
-    /// <summary>
-    /// The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW); on the folded inference path
-    /// (<see cref="InferenceOnly"/>, <see cref="FoldedProjection"/>) with <c>batch_norm</c> already applied.
-    /// </summary>
+    /// <summary>The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW), as training computes it.</summary>
     protected abstract Tensor Fuse(IReadOnlyList<Tensor> encoder_hidden_states);
+
+    /// <summary>
+    /// This decoder's fuse folded into stage <paramref name="i"/>'s projection <paramref name="proj"/> (<c>linear_c.i.proj</c>):
+    /// the (W′ᵢ [D, Cᵢ], b′ᵢ [D]) for which <see cref="Fuse"/> equals Σᵢ upsample(W′ᵢ·xᵢ + b′ᵢ).
+    /// </summary>
+    protected abstract (Tensor w, Tensor b) FoldedStage(int i, Linear proj);
+
+    /// <summary>
+    /// The folded inference tail works through the decoder's D channels in blocks holding at most this many bytes of one
+    /// 1/4-resolution map (8 MiB), so the full [B, D, H/4, W/4] map (50 MB for B2 at 512²) never exists.
+    /// </summary>
+    public const long FoldedTailBlockBytes = 8L << 20;
 
     /// <summary>Logits [B, num_labels, H/4, W/4] from the four stage outputs (NCHW).</summary>
     public override Tensor forward(IReadOnlyList<Tensor> encoder_hidden_states)
     {
         using var scope = NewDisposeScope();
-        if (InferenceOnly)
-        {
-            // The folded path: BatchNorm is already in the projections (FoldedProjection), the sum is ours to ReLU in
-            // place, and dropout is the identity at inference.
-            var folded = Fuse(encoder_hidden_states).relu_();
-            return classifier.call(folded).MoveToOuterDisposeScope();
-        }
+        if (InferenceOnly) return FoldedLogits(encoder_hidden_states).MoveToOuterDisposeScope();
         var h = SegformerLayout.BatchNorm(batch_norm, Fuse(encoder_hidden_states));
         h = activation.call(h);
         h = dropout.call(h);
@@ -75,32 +78,57 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
     }
 
     /// <summary>
-    /// Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)) with (W′ᵢ, b′ᵢ) = <paramref name="fold"/>(i, linear_c.i.proj): a per-pixel affine
-    /// map applied after the projection is folded into it and applied before upsampling. Bilinear upsampling commutes
-    /// with it (the interpolation weights sum to 1), so the result is unchanged, while each projection runs at its stage's
-    /// own resolution. The eval-mode <c>batch_norm</c> is folded in as well, so the map returned is already normalised
-    /// (<see cref="forward"/> then applies only ReLU and the classifier).
+    /// The logits on the folded inference path. Each stage's projection with this decoder's fuse folded into it
+    /// (<see cref="FoldedStage"/>) is applied before upsampling: bilinear upsampling commutes with a per-pixel affine map
+    /// (the interpolation weights sum to 1), so each 1x1 conv runs at its stage's own resolution. The eval-mode
+    /// <c>batch_norm</c> after the sum is a per-channel affine map y = s·x + t (s = γ/√(σ² + ε), t = β − s·μ) that commutes
+    /// with upsampling and distributes over the sum, so it goes into every W′ᵢ and b′ᵢ (t once); dropout is the identity.
+    /// What remains — Σᵢ upsample(W′ᵢ·xᵢ + b′ᵢ), ReLU, classifier — is per channel up to the classifier, which is a sum
+    /// over channels: so it runs in blocks of channels (<see cref="FoldedTailBlockBytes"/>), each block's classifier
+    /// share added into the logits (kept in fp32 when the model runs in bf16). The same logits up to summation order,
+    /// without the full-width 1/4-resolution map.
     /// </summary>
-    protected Tensor FoldedProjection(IReadOnlyList<Tensor> hidden, Func<int, Linear, (Tensor w, Tensor b)> fold)
+    private Tensor FoldedLogits(IReadOnlyList<Tensor> hidden)
     {
         var first = hidden[0].shape;
         var size = new[] { first[2], first[3] };
-        // The eval-mode BatchNorm after the sum is a per-channel affine map y = s·x + t (s = γ/√(σ² + ε), t = β − s·μ): it
-        // commutes with upsampling and distributes over the sum, so it goes into every stage's W′ and b′ (t once).
         var (scale, shift) = SegformerLayout.AffineOf(batch_norm);
-        Tensor? sum = null;
+        var stages = new (Tensor w, Tensor b)[hidden.Count];
         for (int i = 0; i < hidden.Count; i++)
         {
-            var (w0, b0) = fold(i, linear_c[i].proj);
+            var (w0, b0) = FoldedStage(i, linear_c[i].proj);
             var w = w0.mul(scale.unsqueeze(1));
-            var b = i == 0 ? b0.mul(scale).add(shift, Scalars.One) : b0.mul(scale);
-            var y = nn.functional.conv2d(hidden[i], w.view(w.shape[0], -1, 1, 1), b);
-            var s = y.shape;
-            if (s[2] != size[0] || s[3] != size[1])
-                y = nn.functional.interpolate(y, size, mode: InterpolationMode.Bilinear, align_corners: false);
-            sum = sum is null ? y : sum.add_(y, Scalars.One);
+            stages[i] = (w.view(w.shape[0], -1, 1, 1), i == 0 ? b0.mul(scale).add(shift, Scalars.One) : b0.mul(scale));
         }
-        return sum!;
+        long d = config.decoder_hidden_size;
+        long perChannel = first[0] * first[2] * first[3] * hidden[0].ElementSize;
+        long block = Math.Clamp(FoldedTailBlockBytes / Math.Max(1, perChannel), 1, d);
+        var accumulate = hidden[0].dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        Tensor? logits = null;
+        for (long c0 = 0; c0 < d; c0 += block)
+        {
+            using var blockScope = NewDisposeScope();
+            long c = Math.Min(block, d - c0);
+            Tensor? sum = null;
+            for (int i = 0; i < hidden.Count; i++)
+            {
+                var y = nn.functional.conv2d(hidden[i], stages[i].w.narrow(0, c0, c), stages[i].b.narrow(0, c0, c));
+                var s = y.shape;
+                if (s[2] != size[0] || s[3] != size[1])
+                {
+                    using var low = y;
+                    y = nn.functional.interpolate(low, size, mode: InterpolationMode.Bilinear, align_corners: false);
+                }
+                if (sum is null) sum = y;
+                else using (y) sum.add_(y, Scalars.One);
+            }
+            sum!.relu_();
+            using var part = nn.functional.conv2d(sum, classifier.weight!.narrow(1, c0, c), c0 == 0 ? classifier.bias : null);
+            sum.Dispose();
+            if (logits is null) logits = part.to(accumulate).MoveToOuterDisposeScope();
+            else logits.add_(part, Scalars.One);
+        }
+        return logits!.dtype == hidden[0].dtype ? logits : logits.to(hidden[0].dtype);
     }
 }
 
@@ -130,22 +158,18 @@ public sealed class SegformerDecodeHead : SegformerDecodeHeadBase
 
     protected override Tensor Fuse(IReadOnlyList<Tensor> encoder_hidden_states)
     {
-        if (InferenceOnly) return FusedProjection(encoder_hidden_states);
         var ups = ProjectAndUpsample(encoder_hidden_states);
         ups.Reverse();
         return linear_fuse.call(cat(ups, 1));
     }
 
     /// <summary>linear_fuse(cat(upsample(linear_c(x_i)))) as Σᵢ upsample(conv1x1(x_i; W′ᵢ, b′ᵢ)), W′ᵢ = W_fuse,ᵢ·W_c,ᵢ.</summary>
-    private Tensor FusedProjection(IReadOnlyList<Tensor> hidden)
+    protected override (Tensor w, Tensor b) FoldedStage(int i, Linear proj)
     {
-        int n = hidden.Count;
+        int n = config.num_encoder_blocks;
         long d = config.decoder_hidden_size;
-        var wFuse = linear_fuse.weight!.flatten(1);           // [D, n·D]; stage i sits at block n−1−i (reversed concat)
-        return FoldedProjection(hidden, (i, proj) =>
-        {
-            var block = wFuse.narrow(1, (n - 1 - i) * d, d);   // [D, D]
-            return (block.matmul(proj.weight!), block.matmul(proj.bias!));
-        });
+        // [D, D] block of linear_fuse's [D, n·D]; stage i sits at block n−1−i (the concatenation is in reverse order)
+        var block = linear_fuse.weight!.flatten(1).narrow(1, (n - 1 - i) * d, d);
+        return (block.matmul(proj.weight!), block.matmul(proj.bias!));
     }
 }

@@ -57,6 +57,28 @@ public class EngineOptimizationTests
     }
 
     /// <summary>
+    /// At 448² and 512² the folded tail runs in channel blocks (<see cref="SegformerDecodeHeadBase.FoldedTailBlockBytes"/>:
+    /// 167 + 89 channels of B0's 256 at 112², 128 + 128 at 128²): each block's classifier share summed into the logits
+    /// gives the unfolded logits.
+    /// </summary>
+    [Theory]
+    [InlineData("segformer-b0", 512, 2)]
+    [InlineData("boostformer-b0", 448, 2)]
+    public void Folded_tail_in_channel_blocks_gives_the_unfolded_logits(string name, int side, int blocks)
+    {
+        var config = SegformerConfig.FromName(name, 19);
+        long perChannel = (side / 4) * (side / 4) * sizeof(float);
+        long block = SegformerDecodeHeadBase.FoldedTailBlockBytes / perChannel;
+        ((config.decoder_hidden_size + block - 1) / block).Should().Be(blocks, "the case must exercise more than one block");
+        var (fused, plain) = BothWays(config, side, sdpa: false, fused: true);
+        using (fused) using (plain)
+        {
+            var diff = (fused - plain).abs().max().item<float>();
+            diff.Should().BeLessThan(1e-5f, $"{name} at {side}²: the blocked tail must not change the logits");
+        }
+    }
+
+    /// <summary>
     /// Channels-last maps (the view of a token sequence with exact NHWC strides, BatchNorm at inference without the NCHW
     /// copy) against the NCHW graph, for every encoder and decoder variant the zoo registers: logits within 1e-5, and the
     /// optimised path really is channels-last inside (a depthwise conv input has unit channel stride).
