@@ -20,7 +20,9 @@ public sealed class NotebooksCommand : ICliCommand
         var param = new Option<string[]>("--param", "-p") { Description = "key=value exposed as Parameters.Get(key, default); (through the kernel's environment: BOOSTFORMER_PARAM_KEY); data=DIR sets the data root.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string>("--output", "-o") { Description = "Folder for executed copies.", DefaultValueFactory = _ => Path.Combine("out", "notebooks") };
         var inPlace = new Option<bool>("--in-place") { Description = "Write outputs back into the source notebooks (what the committed notebooks carry)." };
-        var timeout = new Option<double>("--timeout-per-cell") { Description = "Fail a cell that runs longer than this many seconds (0 = no limit).", DefaultValueFactory = _ => 1800 };
+        // Training cells at demo and full scale run for as long as the machine needs (they print progress): no default limit
+        // there. At ci scale a cell that runs past 30 min is a hang.
+        var timeout = new Option<double?>("--timeout-per-cell") { Description = "Fail a cell that runs longer than this many seconds (0 = no limit; default 1800 at ci scale, no limit at demo and full)." };
 
         var run = new Command("run", "Execute notebooks headlessly in the .NET Interactive C# kernel and write the executed copies (nbformat 4.4, Polyglot metadata).");
         run.Arguments.Add(paths);
@@ -37,7 +39,7 @@ public sealed class NotebooksCommand : ICliCommand
             var inputs = parseResult.GetValue(paths) is { Length: > 0 } p ? p : new[] { "notebooks" };
             var notebooks = NotebookRunner.FindNotebooks(inputs);
             if (notebooks.Count == 0) throw new ArgumentException($"no notebooks found in {string.Join(", ", inputs)}");
-            double limit = parseResult.GetValue(timeout);
+            double limit = parseResult.GetValue(timeout) ?? (set.Scale == RunScale.Ci ? 1800 : 0);
             if (limit < 0) throw new ArgumentException($"--timeout-per-cell must be >= 0, got {limit}");
             // Where the executed copies go must be writable before any cell runs: otherwise the executed cells are lost.
             if (parseResult.GetValue(inPlace)) foreach (var nb in notebooks) CliOptions.WritableFile(nb, "--in-place");
