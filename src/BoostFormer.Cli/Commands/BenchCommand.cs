@@ -31,7 +31,7 @@ public sealed class BenchCommand : ICliCommand
         cmd.SetAction(parse => ExitCodes.Run(() =>
         {
             var size = InputSize.Parse(parse.GetValue(input)!);
-            var prec = PrecisionExtensions.Parse(parse.GetValue(precision)!);
+            var prec = CliOptions.WarnIfEmulated(PrecisionExtensions.Parse(parse.GetValue(precision)!));
             var name = parse.GetValue(model)!;
             var config = SegformerConfig.FromName(name, parse.GetValue(classes));
             bool sdpa = !(parse.GetValue(noSdpa) || parse.GetValue(naive)), fused = !(parse.GetValue(noFused) || parse.GetValue(naive));
@@ -47,6 +47,7 @@ public sealed class BenchCommand : ICliCommand
                     ["model"] = name,
                     ["path"] = path,
                     ["precision"] = prec.Name(),
+                    ["cpu_native_bf16"] = CpuFeatures.Current.NativeBf16,
                     ["input"] = new JsonArray(size.Shape().Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
                     ["threads"] = r.Threads,
                     ["warmup"] = r.Warmup,

@@ -7,6 +7,16 @@ namespace BoostFormer.Cli.Commands;
 internal static class CliOptions
 {
     /// <summary>
+    /// <paramref name="precision"/>, after printing to stderr why bf16 will be slow when this CPU has no native bf16
+    /// (<see cref="BoostFormer.Profiling.CpuFeatures.Bf16Warning"/>).
+    /// </summary>
+    public static Precision WarnIfEmulated(Precision precision)
+    {
+        if (precision == Precision.Bf16 && BoostFormer.Profiling.CpuFeatures.Current.Bf16Warning() is { } warning) Console.Error.WriteLine(warning);
+        return precision;
+    }
+
+    /// <summary>
     /// Two positive integers written <c>AxB</c> (e.g. <c>--scale 2048x512</c>, <c>--slide 512x341</c>); otherwise an
     /// <see cref="ArgumentException"/> naming <paramref name="option"/> and the expected <paramref name="format"/>.
     /// </summary>

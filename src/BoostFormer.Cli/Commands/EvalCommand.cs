@@ -47,7 +47,7 @@ public sealed class EvalCommand : ICliCommand
                 inf = new InferenceOptions { Mode = InferenceMode.Slide, Crop = (c, c), Stride = (st, st) };
                 if (pr.GetValue(tta)) inf = inf with { Scales = InferenceOptions.MultiScaleFlip().Scales, Flip = true };
             }
-            var prec = PrecisionExtensions.Parse(pr.GetValue(precision)!);
+            var prec = CliOptions.WarnIfEmulated(PrecisionExtensions.Parse(pr.GetValue(precision)!));
             if (prec != Precision.Fp32)
                 inf = (inf ?? (pr.GetValue(tta) ? InferenceOptions.MultiScaleFlip() : new InferenceOptions())) with { Precision = prec };
             var r = CheckpointEvaluation.Evaluate(pr.GetValue(checkpoint)!, ds, pr.GetValue(root), pr.GetValue(split)!, pr.GetValue(tta),

@@ -12,6 +12,7 @@ public sealed class InfoCommand : ICliCommand
         cmd.SetAction(_ =>
         {
             Console.WriteLine(BoostFormer.Engine.Describe());
+            Console.WriteLine(BoostFormer.Profiling.CpuFeatures.Current.Describe());
             using var scope = torch.NewDisposeScope();
             var a = torch.randn(256, 256);
             var b = a.matmul(a.t());

@@ -126,7 +126,7 @@ public sealed class TrainCommand : ICliCommand
                     WarmupIterations = pr.GetValue(warmup), GradClipNorm = pr.GetValue(clip), AuxiliaryHead = pr.GetValue(aux),
                     EvalInterval = pr.GetValue(evalEvery), CheckpointInterval = pr.GetValue(ckptEvery), KeepLastCheckpoints = pr.GetValue(keep),
                     Seed = pr.GetValue(seed), DataSeed = pr.GetValue(seed), Resume = pr.GetValue(resume), ReuseFinished = pr.GetValue(reuse),
-                    Distillation = distillation, Precision = PrecisionExtensions.Parse(pr.GetValue(precision)!, allowFp64: true),
+                    Distillation = distillation, Precision = CliOptions.WarnIfEmulated(PrecisionExtensions.Parse(pr.GetValue(precision)!, allowFp64: true)),
                     Loss = new SegmentationLossOptions
                     {
                         AuxiliaryWeight = pr.GetValue(auxWeight), LabelSmoothing = pr.GetValue(smoothing), Kind = kind, DiceWeight = pr.GetValue(diceWeight),
@@ -176,7 +176,7 @@ public sealed class TrainCommand : ICliCommand
             if (pr.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(pr.GetValue(threads));
             if (pr.GetValue(runs) < 1) throw new ArgumentException("--runs must be at least 1");
             var t = TrainStepBenchmark.Run(pr.GetValue(model)!, size.Height, size.Width, pr.GetValue(batch), pr.GetValue(classes), pr.GetValue(warmup), pr.GetValue(runs), sdpa: !pr.GetValue(naive),
-                precision: PrecisionExtensions.Parse(pr.GetValue(precision)!));
+                precision: CliOptions.WarnIfEmulated(PrecisionExtensions.Parse(pr.GetValue(precision)!)));
             if (pr.GetValue(json))
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
