@@ -106,19 +106,21 @@ public sealed class FaultInjectionTests : IDisposable
             await Task.WhenAll(pair.Select(async i =>
             {
                 var name = $"k{i:D2}";
+                // Odd runs die at a random time (the shortest ones always before the first checkpoint: starting the
+                // process takes longer). Even runs die a random time after their first checkpoint is complete, so
+                // both stages are hit however the machine's load changes between the reference runs and these.
+                bool afterCheckpoint = i % 2 == 0;
+                var wait = afterCheckpoint ? delays[i] / 4 : delays[i];
+                var when = afterCheckpoint ? $"first checkpoint + {wait.TotalMilliseconds} ms" : $"{wait.TotalMilliseconds} ms";
                 using (var p = Start(Args(name)))
                 {
                     _ = p.StandardOutput.ReadToEndAsync();
                     _ = p.StandardError.ReadToEndAsync();
-                    // Odd runs die at a random time (the shortest ones always before the first checkpoint: starting the
-                    // process takes longer). Even runs die a random time after their first checkpoint is complete, so
-                    // both stages are hit however the machine's load changes between the reference runs and these.
-                    if (i % 2 == 0) await FirstCheckpoint(p, Path.Combine(_tmp, name));
-                    await Task.Delay(i % 2 == 0 ? delays[i] / 4 : delays[i]);
+                    if (afterCheckpoint) await FirstCheckpoint(p, Path.Combine(_tmp, name));
+                    await Task.Delay(wait);
                     if (!p.HasExited) p.Kill(entireProcessTree: true); // SIGKILL
                     await p.WaitForExitAsync();
                 }
-                var when = i % 2 == 0 ? $"first checkpoint + {(delays[i] / 4).TotalMilliseconds} ms" : $"{delays[i].TotalMilliseconds} ms";
                 var db = Path.Combine(_tmp, name + ".db");
                 if (File.Exists(db)) IntegrityCheck(db).Should().Be("ok", $"{name} killed at {when}");
                 var folder = Path.Combine(_tmp, name);

@@ -89,7 +89,7 @@ public sealed class BoostformerMixCFN : SegformerMapMlpBase
     protected override Tensor ForwardMap(Tensor map)
     {
         using var scope = NewDisposeScope();
-        if (!training && !is_grad_enabled() && SegformerLayout.FoldsAtInference && !Profiling.OpCount.Active)
+        if (SegformerLayout.FoldsAtInference && SegformerLayout.IsPlainInference(this))
             return Folded(map).MoveToOuterDisposeScope();
         var h = conv_in.call(map);
         h = SegformerLayout.BatchNorm(norm_1, h);

@@ -143,14 +143,11 @@ public static class SegformerLayout
     /// Whether inference (no autograd recording) keeps the maps in the layout they arrive in. The NCHW view of a token
     /// sequence [B, H·W, C] has channels-last strides, and LibTorch's oneDNN convolutions, pooling and upsampling run
     /// channels-last maps several times faster than NCHW ones (a 3x3 depthwise conv on 128 channels at 128², 2 threads:
-    /// 43 ms NCHW, 0.9 ms channels-last). True by default; <see cref="NchwMapsAtInference"/> turns it off on this thread
+    /// 43 ms NCHW, 0.9 ms channels-last). True by default; <see cref="InferencePaths"/> turns it off on this thread
     /// (the "--no-channels-last" path of the benchmarks). With autograd recording, BatchNorm still copies to NCHW (see
     /// <see cref="BatchNorm"/>).
     /// </summary>
     public static bool ChannelsLastAtInference => !_nchwMapsAtInference;
-
-    /// <summary>Makes inference copy maps to NCHW at every BatchNorm on this thread (as training does) until disposed.</summary>
-    public static IDisposable NchwMapsAtInference(bool nchw = true) => InferencePaths(!nchw, FoldsAtInference);
 
     [ThreadStatic] private static bool _noFoldsAtInference;
 
@@ -162,6 +159,12 @@ public static class SegformerLayout
     /// folded decoder.
     /// </summary>
     public static bool FoldsAtInference => !_noFoldsAtInference;
+
+    /// <summary>
+    /// True for a forward that only infers: <paramref name="module"/> in eval mode, no autograd recording, and no MAC count
+    /// running (the counts describe the graph as written). The folded paths are taken only then.
+    /// </summary>
+    public static bool IsPlainInference(nn.Module module) => !module.training && !is_grad_enabled() && !Profiling.OpCount.Active;
 
     /// <summary>Sets both inference paths on this thread until disposed.</summary>
     public static IDisposable InferencePaths(bool channelsLast, bool folds)

@@ -30,7 +30,7 @@ public abstract class SegformerDecodeHeadBase : SegmentationDecodeHeadBase
     }
 
     /// <summary>True when <see cref="SegmentationDecodeHeadBase.fused_inference"/> may be taken for this call.</summary>
-    protected bool InferenceOnly => fused_inference && !training && !is_grad_enabled() && !Profiling.OpCount.Active;
+    protected bool InferenceOnly => fused_inference && SegformerLayout.IsPlainInference(this);
 
     /// <summary>The fused decoder map [B, D, H/4, W/4] from the four stage outputs (NCHW), as training computes it.</summary>
     protected abstract Tensor Fuse(IReadOnlyList<Tensor> encoder_hidden_states);

@@ -28,8 +28,7 @@ public sealed record CpuFeatures(string Model, IReadOnlySet<string> Flags)
     private static readonly Lazy<CpuFeatures> _current = new(() =>
     {
         try { return Parse(File.ReadAllText("/proc/cpuinfo")); }
-        catch (IOException) { return new CpuFeatures("unknown", new HashSet<string>()); }
-        catch (UnauthorizedAccessException) { return new CpuFeatures("unknown", new HashSet<string>()); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Parse(""); }
     });
 
     /// <summary>This machine's CPU (read once; "unknown" with no flags where <c>/proc/cpuinfo</c> is unreadable).</summary>
